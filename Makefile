@@ -1,0 +1,66 @@
+# One command per check, the same locally and in CI.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+
+# The test suite runs twice: on PostgreSQL + Redis (every test), then on the embedded
+# default (SQLite + file-system broker) for the tests marked `embedded`.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/14
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
+SERVICE_VARS := DATABASE_URL REDIS_URL CELERY_BROKER_URL CELERY_RESULT_BACKEND
+
+.PHONY: install demo test test-services test-embedded lint format messages lock clean
+
+$(STAMP): requirements/lock.txt requirements/dev-lock.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev-lock.txt
+	touch $@
+
+install: $(STAMP)
+
+messages: install
+	$(PY) manage.py compilemessages --ignore '$(VENV)/*' --ignore 'var/*' -v 0
+
+demo: install messages
+	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL -u CELERY_RESULT_BACKEND $(MAKE) --no-print-directory _demo
+
+_demo:
+	$(PY) manage.py migrate --noinput -v 0
+	$(PY) manage.py demo_setup
+	$(PY) manage.py rundemo --port $(PORT)
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: install
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+test: lint messages test-services test-embedded
+
+test-services: install
+	rm -rf var/test-services
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
+	CELERY_BROKER_URL=$(TEST_BROKER_URL) CELERY_RESULT_BACKEND=$(TEST_BROKER_URL) \
+	PORTAL_TEST_CONFIG=services VAR_DIR=$(CURDIR)/var/test-services \
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-embedded: install
+	rm -rf var/test-embedded
+	env $(addprefix -u ,$(SERVICE_VARS)) PORTAL_TEST_CONFIG=embedded VAR_DIR=$(CURDIR)/var/test-embedded \
+	$(PY) -m pytest -m embedded $(PYTEST_ARGS)
+
+lock:
+	rm -rf var/lockenv && $(PYTHON) -m venv var/lockenv
+	var/lockenv/bin/pip install --quiet -r requirements/base.in
+	{ head -2 requirements/lock.txt; var/lockenv/bin/pip freeze | grep -v '^-e'; } > requirements/lock.txt.new
+	mv requirements/lock.txt.new requirements/lock.txt
+	@echo "lock.txt rewritten; regenerate dev-lock.txt from a full install the same way."
+
+clean:
+	rm -rf var/test-services var/test-embedded .pytest_cache .ruff_cache

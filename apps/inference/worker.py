@@ -1,0 +1,260 @@
+"""The inference worker's unit of work, with no database: messages in, results out.
+
+A flush of the batched task hands over up to ``INFERENCE_BATCH_SIZE`` requests. They are
+grouped by model version and each group runs as few forward passes as its size allows
+(inputs sorted by length, cut into chunks). Results go to the result backend (for callers
+waiting on the job) and, in one small message per group, to the recording task on the
+default queue, which writes the job rows.
+
+Redelivery: a job's delivery count lives in the cache. A job seen again after its worker
+died is run on its own, after its neighbours, so a poison input cannot take a whole batch
+down with it more than once; past ``INFERENCE_MAX_ATTEMPTS`` it fails without running.
+A job already finished is skipped, so a redelivered message completes nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+
+from apps.mlmodels.runtime import ClassifierCache, configure_threads, resolve_device
+
+from .heartbeat import worker_info_update
+
+logger = logging.getLogger(__name__)
+
+MANIFEST_KEY = "inference:manifest"
+ATTEMPT_KEY = "inference:attempt:"
+DONE_KEY = "inference:done:"
+# How long the worker remembers deliveries and completions of a job.
+MEMORY_SECONDS = 24 * 3600
+
+_classifiers: ClassifierCache | None = None
+
+
+def classifiers() -> ClassifierCache:
+    global _classifiers
+    if _classifiers is None:
+        configure_threads(settings.TORCH_NUM_THREADS)
+        _classifiers = ClassifierCache(
+            settings.INFERENCE_MODEL_CACHE_SIZE, device=resolve_device(settings.INFERENCE_DEVICE)
+        )
+    return _classifiers
+
+
+def artifact_path(artifact_dir: str) -> Path:
+    path = Path(artifact_dir)
+    return path if path.is_absolute() else Path(settings.MODEL_ARTIFACTS_DIR) / path
+
+
+@dataclass
+class Job:
+    """One request of a flush, as the worker sees it."""
+
+    id: str
+    model: dict[str, Any]
+    inputs: list[str]
+    queued_at: float | None
+    attempt: int = 1
+
+
+def _attempt(job_id: str) -> int:
+    key = ATTEMPT_KEY + job_id
+    cache.add(key, 0, timeout=MEMORY_SECONDS)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=MEMORY_SECONDS)
+        return 1
+
+
+def _publish(outcomes: list[dict[str, Any]]) -> None:
+    """Hand outcomes to the web side and to waiting callers."""
+    from .tasks import classify, record
+
+    if not outcomes:
+        return
+    finished = [o for o in outcomes if o["status"] in ("succeeded", "failed")]
+    for outcome in finished:
+        # Failed jobs are stored as a result too: the payload says "failed" and why, and a
+        # waiting caller reads it like any other outcome.
+        classify.backend.mark_as_done(outcome["job_id"], outcome)
+    if finished:
+        cache.set_many({DONE_KEY + o["job_id"]: True for o in finished}, timeout=MEMORY_SECONDS)
+    record.apply_async(args=[outcomes])
+
+
+def _outcome(job: Job, status: str, hostname: str, batch_size: int, started: float, **extra: Any) -> dict[str, Any]:
+    return {
+        "job_id": job.id,
+        "status": status,
+        "worker": hostname,
+        "batch_size": batch_size,
+        "attempt": job.attempt,
+        "started_at": started,
+        "queued_at": job.queued_at,
+        "model": job.model["slug"],
+        "version": job.model["version"],
+        **extra,
+    }
+
+
+def run_group(jobs: list[Job], *, hostname: str) -> list[dict[str, Any]]:
+    """One model version's jobs in as few forward passes as possible; never raises."""
+    started = time.time()
+    texts = [text for job in jobs for text in job.inputs]
+    model = jobs[0].model
+    try:
+        classifier = classifiers().get(artifact_path(model["artifact_dir"]), max_length=model.get("max_length"))
+        predictions, timing = classifier.predict_timed(texts)
+    except Exception as exc:  # the job fails with a clear error; the worker goes on
+        logger.exception("inference failed for %s v%s", model["slug"], model["version"])
+        finished = time.time()
+        error = {"type": "inference_failed", "detail": f"The model could not run: {type(exc).__name__}."}
+        return [
+            _outcome(job, "failed", hostname, len(texts), started, finished_at=finished, error=error) for job in jobs
+        ]
+    finished = time.time()
+    worker_info_update(models=sorted({Path(p).parent.name + "/" + Path(p).name for p in classifiers().loaded()}))
+    outcomes = []
+    offset = 0
+    for job in jobs:
+        own = predictions[offset : offset + len(job.inputs)]
+        offset += len(job.inputs)
+        outcomes.append(
+            _outcome(
+                job,
+                "succeeded",
+                hostname,
+                len(texts),
+                started,
+                finished_at=finished,
+                inference_ms=round(timing.inference_ms, 3),
+                forward_passes=timing.forward_passes,
+                results=[p.as_json() for p in own],
+            )
+        )
+    return outcomes
+
+
+def process(jobs: Iterable[Job], *, hostname: str) -> list[dict[str, Any]]:
+    """The worker's unit of work for one flush. Returns every outcome it published."""
+    jobs = list(jobs)
+    done = cache.get_many([DONE_KEY + job.id for job in jobs])
+    fresh, suspects, published = [], [], []
+    for job in jobs:
+        if DONE_KEY + job.id in done:
+            continue  # a redelivered message of a finished job: nothing to do
+        job.attempt = _attempt(job.id)
+        if job.attempt > settings.INFERENCE_MAX_ATTEMPTS:
+            error = {
+                "type": "inference_failed",
+                "detail": f"The job stopped its worker {job.attempt - 1} times and was given up.",
+            }
+            now = time.time()
+            outcome = _outcome(job, "failed", hostname, 0, now, finished_at=now, error=error)
+            _publish([outcome])
+            published.append(outcome)
+        elif job.attempt > 1:
+            suspects.append(job)
+        else:
+            fresh.append(job)
+
+    groups: dict[Any, list[Job]] = defaultdict(list)
+    for job in fresh:
+        groups[job.model["version_id"]].append(job)
+    batches = list(groups.values()) + [[job] for job in suspects]
+    now = time.time()
+    running = [
+        _outcome(job, "running", hostname, sum(len(j.inputs) for j in batch), now) for batch in batches for job in batch
+    ]
+    if running:
+        from .tasks import record
+
+        record.apply_async(args=[running])
+    for batch in batches:
+        outcomes = run_group(batch, hostname=hostname)
+        _publish(outcomes)  # before the next group: a later crash cannot lose these
+        published.extend(outcomes)
+    return published
+
+
+def warm_up(manifest: list[dict[str, Any]] | None = None) -> list[str]:
+    """Load the serving models before the first request; returns what was loaded."""
+    if manifest is None:
+        manifest = cache.get(MANIFEST_KEY)
+    if manifest is None:
+        manifest = _manifest_from_database()
+    loaded = []
+    for entry in manifest[: settings.INFERENCE_MODEL_CACHE_SIZE]:
+        try:
+            classifiers().get(artifact_path(entry["artifact_dir"]), max_length=entry.get("max_length"))
+            loaded.append(f"{entry['slug']}/v{entry['version']}")
+        except Exception:
+            logger.warning("could not warm %s v%s", entry.get("slug"), entry.get("version"), exc_info=True)
+    worker_info_update(device=classifiers().device, models=loaded)
+    return loaded
+
+
+def _manifest_from_database() -> list[dict[str, Any]]:
+    # Only where the worker happens to have the database (the embedded default); GPU
+    # hosts have none and rely on the manifest in the cache.
+    try:
+        from apps.mlmodels.selectors import serving_manifest
+
+        return serving_manifest()
+    except Exception:
+        logger.info("no serving manifest in the cache and no database: nothing to warm")
+        return []
+
+
+class WorkerConfigError(RuntimeError):
+    pass
+
+
+def check_worker_config() -> None:
+    """Refuse to run with settings that would lose jobs.
+
+    - Redis must not evict keys (``maxmemory-policy noeviction``): an evicted queue entry
+      or unacked record is a lost job.
+    - Broker and result backend must share one visibility timeout, longer than the
+      inference hard time limit, or a slow batch is delivered twice while it runs.
+    """
+    from portal.celery import INFERENCE_QUEUE, app, time_limits
+
+    broker_options = app.conf.broker_transport_options or {}
+    if app.conf.broker_url.startswith(("redis://", "rediss://")):
+        import redis
+
+        client = redis.Redis.from_url(app.conf.broker_url, socket_timeout=5)
+        try:
+            policy = client.config_get("maxmemory-policy").get("maxmemory-policy")
+        except redis.ResponseError:
+            policy = None  # CONFIG is disabled on some managed Redis; say so and go on
+            logger.warning("cannot read Redis maxmemory-policy; make sure it is noeviction")
+        if policy is not None and policy != "noeviction":
+            raise WorkerConfigError(
+                f"Redis maxmemory-policy is {policy!r}; the inference queue needs 'noeviction' "
+                "(evicted keys are lost jobs). Run: redis-cli CONFIG SET maxmemory-policy noeviction"
+            )
+        broker_timeout = broker_options.get("visibility_timeout")
+        result_options = app.conf.result_backend_transport_options or {}
+        result_timeout = result_options.get("visibility_timeout", broker_timeout)
+        if str(app.conf.result_backend or "").startswith("redis") and result_timeout != broker_timeout:
+            raise WorkerConfigError(
+                f"broker visibility_timeout ({broker_timeout}) and result backend visibility_timeout "
+                f"({result_timeout}) disagree; set CELERY_VISIBILITY_TIMEOUT once for both"
+            )
+        hard_limit = time_limits(INFERENCE_QUEUE)[1]
+        if broker_timeout is None or broker_timeout <= hard_limit:
+            raise WorkerConfigError(
+                f"visibility_timeout ({broker_timeout}) must exceed the inference hard time limit ({hard_limit} s)"
+            )

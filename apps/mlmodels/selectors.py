@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from apps.core.errors import ModelNotFound, ModelRetired
+
+from .models import SERVING_STATUSES, MLModel, ModelVersion, VersionStatus
+
+
+def model_version_serving(*, slug: str, version: int | None = None) -> ModelVersion:
+    """The version that answers requests for ``slug``: the newest published one, else the
+    newest deprecated one; or exactly ``version`` when given.
+
+    Raises ``ModelNotFound`` when nothing public exists under that id (drafts are private)
+    and ``ModelRetired`` when its versions were all retired.
+    """
+    versions = ModelVersion.objects.select_related("model").filter(model__slug=slug).exclude(status=VersionStatus.DRAFT)
+    if version is not None:
+        versions = versions.filter(version=version)
+    found = list(versions.order_by("-version"))
+    if not found:
+        raise ModelNotFound(f"No published model has the id {slug!r}{'' if version is None else f' v{version}'}.")
+    for status in SERVING_STATUSES:
+        for candidate in found:
+            if candidate.status == status:
+                return candidate
+    raise ModelRetired(f"The model {slug!r} was retired and no longer answers requests.")
+
+
+def model_list_public() -> QuerySet[MLModel]:
+    """Models with at least one version that answers requests."""
+    return MLModel.objects.filter(versions__status__in=SERVING_STATUSES).distinct().order_by("slug")
+
+
+def serving_manifest() -> list[dict[str, Any]]:
+    """What an inference worker needs to warm every serving version without a database."""
+    versions = ModelVersion.objects.select_related("model").filter(status__in=SERVING_STATUSES)
+    return [version_message(v) for v in versions.order_by("model__slug", "-version")]
+
+
+def version_message(version: ModelVersion) -> dict[str, Any]:
+    """The part of a queue message that names the model version (JSON only)."""
+    return {
+        "version_id": version.pk,
+        "slug": version.model.slug,
+        "version": version.version,
+        "artifact_dir": version.artifact_dir,
+        "max_length": version.max_length,
+        "labels": list(version.model.labels),
+    }

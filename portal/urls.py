@@ -1,0 +1,38 @@
+"""URLs: health probes and language switching outside the language prefix; every page
+inside ``i18n_patterns`` (English at the root, Simplified Chinese under /zh-hans/)."""
+
+from django.conf import settings
+from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+from apps.core import views as core_views
+
+admin.site.site_header = _("Developer Portal administration")
+admin.site.site_title = _("Developer Portal admin")
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_views.readyz, name="readyz"),
+]
+
+urlpatterns += i18n_patterns(
+    path("", core_views.home, name="home"),
+    # Inside the prefix, so that the switcher's request is in the page's own language and
+    # Django can translate the "next" URL (a non-prefixed path would resolve as English).
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("allauth.urls")),
+    path("", include("apps.accounts.urls")),
+    path("", include("apps.docs.urls")),
+    path("", include("apps.forum.urls")),
+    path("", include("apps.playground.urls")),
+    path("", include("apps.apikeys.urls")),
+    path("admin/", admin.site.urls),
+    prefix_default_language=False,
+)
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

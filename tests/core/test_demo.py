@@ -1,0 +1,121 @@
+"""The embedded-default demo, run as a newcomer would: fresh var/, no services configured."""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from ..services import ROOT
+from .test_settings import SERVICE_VARS
+
+pytestmark = [pytest.mark.embedded, pytest.mark.worker]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+@pytest.fixture
+def demo_env(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARS}
+    env.update(VAR_DIR=str(tmp_path), PYTHONUNBUFFERED="1")
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+    return env
+
+
+def _manage(env, *args):
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+
+
+def test_demo_setup_prints_passwords_once_and_a_second_run_loses_nothing(demo_env):
+    first = _manage(demo_env, "demo_setup").stdout
+    passwords = dict(re.findall(r"(\S+@example\.com)\s+(\S+)", first))
+    assert set(passwords) == {"admin@example.com", "moderator@example.com", "developer@example.com"}
+    second = _manage(demo_env, "demo_setup").stdout
+    assert not re.search(r"@example\.com\s+\S+", second)
+    check = (
+        "import django, json; django.setup(); from apps.accounts.models import User;"
+        f"p = {json.dumps(passwords)};"
+        "print(json.dumps({u.email: [u.check_password(p[u.email]), u.is_staff, sorted(g.name for g in u.groups.all())]"
+        " for u in User.objects.all()}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", check],
+        cwd=ROOT,
+        env={**demo_env, "DJANGO_SETTINGS_MODULE": "portal.settings"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    users = json.loads(out.stdout.strip().splitlines()[-1])
+    assert users["admin@example.com"] == [True, True, ["Admin", "Developer"]]
+    assert users["moderator@example.com"] == [True, False, ["Developer", "Moderator"]]
+    assert users["developer@example.com"] == [True, False, ["Developer"]]
+
+
+def test_rundemo_serves_pages_with_a_live_worker_and_ctrl_c_stops_both(demo_env):
+    _manage(demo_env, "demo_setup")
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "rundemo", "--port", str(port)],
+        cwd=ROOT, env=demo_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    output: list[str] = []
+    try:
+        deadline = time.monotonic() + 120
+        ready = None
+        while time.monotonic() < deadline:
+            try:
+                status, body = _get(base + "/readyz")
+            except OSError:
+                time.sleep(0.5)
+                continue
+            if status == 200:
+                ready = json.loads(body)
+                break
+            time.sleep(0.5)
+        assert ready, "the demo never became ready"
+        assert ready["checks"]["workers"]["inference"] == 1
+        assert ready["checks"]["database"]["vendor"] == "sqlite"
+        assert ready["checks"]["broker"]["transport"] == "filesystem"
+        assert _get(base + "/")[0] == 200
+        assert _get(base + "/accounts/signup/")[0] == 200
+        assert _get(base + "/zh-hans/accounts/login/")[0] == 200
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=60)
+        output.append(out)
+    text = "".join(output)
+    assert process.returncode == 0, text
+    assert f"http://127.0.0.1:{port}/" in text
+    assert "Stopped web and worker." in text
+    pids = [int(pid) for pid in re.findall(r"started [\w ]+ \(pid (\d+)\)", text)]
+    assert len(pids) == 3, text
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), timeout=1):
+        pass

@@ -1,0 +1,126 @@
+"""The worker's unit of work and the recording task, as plain functions (no worker process)."""
+
+import math
+import time
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from apps.inference import worker
+from apps.inference.models import InferenceJob, JobStatus
+from apps.inference.services import inference_jobs_reconcile, inference_jobs_record
+from apps.mlmodels.selectors import version_message
+
+from .conftest import EXPECTED, LABELS
+
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
+
+
+def _job(version, inputs, job_id=None):
+    return worker.Job(
+        id=job_id or str(uuid.uuid4()), model=version_message(version), inputs=inputs, queued_at=time.time()
+    )
+
+
+def test_one_group_of_jobs_runs_in_one_forward_pass_with_results_in_input_order(published):
+    jobs = [_job(published, ["short"]), _job(published, ["a somewhat longer sentence here", "mid one"])]
+    outcomes = worker.process(jobs, hostname="unit@test")
+    assert [o["job_id"] for o in outcomes] == [j.id for j in jobs]
+    assert {o["status"] for o in outcomes} == {"succeeded"}
+    assert {o["forward_passes"] for o in outcomes} == {1}
+    assert {o["batch_size"] for o in outcomes} == {3}
+    assert [len(o["results"]) for o in outcomes] == [1, 2]
+    for result in outcomes[1]["results"]:
+        assert result["label"] == "beta"
+        assert list(result["scores"]) == LABELS
+        assert math.isclose(sum(result["scores"].values()), 1.0, rel_tol=1e-6)
+        for label, p in EXPECTED.items():
+            assert math.isclose(result["scores"][label], p, rel_tol=1e-4)
+
+
+def test_a_long_input_is_truncated_and_says_so(published):
+    (outcome,) = worker.process([_job(published, ["word " * 600, "short"])], hostname="unit@test")
+    assert [r["truncated"] for r in outcome["results"]] == [True, False]
+
+
+def test_a_finished_job_delivered_again_is_skipped(published):
+    job = _job(published, ["once"])
+    assert len(worker.process([job], hostname="unit@test")) == 1
+    again = _job(published, ["once"], job_id=job.id)
+    assert worker.process([again], hostname="unit@test") == []
+
+
+def test_a_job_past_its_attempts_fails_without_running(published, settings):
+    job = _job(published, ["poison?"])
+    cache.set(worker.ATTEMPT_KEY + job.id, settings.INFERENCE_MAX_ATTEMPTS)
+    (outcome,) = worker.process([job], hostname="unit@test")
+    assert outcome["status"] == "failed"
+    assert "given up" in outcome["error"]["detail"]
+    assert "results" not in outcome
+
+
+def test_a_redelivered_job_runs_alone_after_its_neighbours(published):
+    suspect = _job(published, ["seen before"])
+    cache.set(worker.ATTEMPT_KEY + suspect.id, 1)
+    fresh = [_job(published, ["new one"]), _job(published, ["new two"])]
+    outcomes = worker.process([suspect, *fresh], hostname="unit@test")
+    assert [o["job_id"] for o in outcomes] == [fresh[0].id, fresh[1].id, suspect.id]
+    assert [o["batch_size"] for o in outcomes] == [2, 2, 1]
+    assert outcomes[-1]["attempt"] == 2
+
+
+def test_a_missing_artifact_fails_its_jobs_with_a_clear_error(published):
+    message = version_message(published)
+    message["artifact_dir"] = "/nonexistent/model"
+    job = worker.Job(id=str(uuid.uuid4()), model=message, inputs=["x"], queued_at=time.time())
+    (outcome,) = worker.process([job], hostname="unit@test")
+    assert outcome["status"] == "failed"
+    assert outcome["error"]["type"] == "inference_failed"
+
+
+def _open_job(version, owner, **fields):
+    return InferenceJob.objects.create(
+        owner=owner, model_version=version, inputs=["x"], enqueued_at=timezone.now(), **fields
+    )
+
+
+def test_recording_completes_a_job_once_and_ignores_later_reports(published, owner):
+    job = _open_job(published, owner)
+    now = time.time()
+    first = {"job_id": str(job.id), "status": "succeeded", "worker": "w1", "batch_size": 4, "attempt": 1,
+             "started_at": now, "finished_at": now + 0.1, "inference_ms": 12.0,
+             "results": [{"label": "beta", "score": 0.8, "scores": {}, "truncated": False}]}  # fmt: skip
+    assert inference_jobs_record(outcomes=[first]) == 1
+    second = {**first, "worker": "w2", "results": [{"label": "alpha"}]}
+    late_running = {**first, "status": "running"}
+    assert inference_jobs_record(outcomes=[second, late_running]) == 0
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED
+    assert job.worker == "w1"
+    assert job.results[0]["label"] == "beta"
+    assert job.queued_ms is not None
+    assert job.total_ms is not None
+
+
+def test_reconciler_resends_stuck_jobs_and_fails_poison_ones(
+    published, owner, settings, django_capture_on_commit_callbacks
+):
+    old = timezone.now() - timedelta(seconds=settings.INFERENCE_LEASE_SECONDS + 5)
+    stuck = _open_job(published, owner)
+    poison = _open_job(published, owner, status=JobStatus.RUNNING, attempts=settings.INFERENCE_MAX_ATTEMPTS)
+    fresh = _open_job(published, owner)
+    InferenceJob.objects.filter(id__in=[stuck.id, poison.id]).update(enqueued_at=old)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert inference_jobs_reconcile() == {"requeued": 1, "failed": 1}
+    assert len(callbacks) == 1
+    stuck.refresh_from_db()
+    poison.refresh_from_db()
+    fresh.refresh_from_db()
+    assert stuck.status == JobStatus.QUEUED
+    assert stuck.enqueued_at > old
+    assert poison.status == JobStatus.FAILED
+    assert "given up" in poison.error["detail"]
+    assert fresh.status == JobStatus.QUEUED
