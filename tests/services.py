@@ -49,7 +49,12 @@ def worker_env(**extra: str) -> dict[str, str]:
 
 @contextmanager
 def celery_worker(
-    *, queues: str = "default,training", pool: str = "prefork", concurrency: int = 1, env: dict[str, str] | None = None
+    *,
+    queues: str = "default,training",
+    pool: str = "prefork",
+    concurrency: int = 1,
+    env: dict[str, str] | None = None,
+    beat: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """Run ``celery worker`` as a child process until the block ends; yields its details.
 
@@ -64,6 +69,8 @@ def celery_worker(
         "-n", hostname, "--pool", pool, "--concurrency", str(concurrency), "-l", "info",
         "--without-mingle", "--without-gossip", "--prefetch-multiplier", "64" if pool == "solo" else "1",
     ]  # fmt: skip
+    if beat:
+        command += ["--beat", "--schedule", str(Path(settings.VAR_DIR) / f"beat-{hostname}")]
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env or worker_env(), stdout=log, stderr=subprocess.STDOUT)
     try:

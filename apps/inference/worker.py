@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -110,6 +111,7 @@ def _outcome(job: Job, status: str, hostname: str, batch_size: int, started: flo
 def run_group(jobs: list[Job], *, hostname: str) -> list[dict[str, Any]]:
     """One model version's jobs in as few forward passes as possible; never raises."""
     started = time.time()
+    group = uuid.uuid4().hex
     texts = [text for job in jobs for text in job.inputs]
     model = jobs[0].model
     try:
@@ -139,6 +141,7 @@ def run_group(jobs: list[Job], *, hostname: str) -> list[dict[str, Any]]:
                 finished_at=finished,
                 inference_ms=round(timing.inference_ms, 3),
                 forward_passes=timing.forward_passes,
+                group=group,
                 results=[p.as_json() for p in own],
             )
         )
