@@ -13,7 +13,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/14
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 SERVICE_VARS := DATABASE_URL REDIS_URL CELERY_BROKER_URL CELERY_RESULT_BACKEND
 
-.PHONY: install demo test test-services test-embedded lint format messages lock clean
+.PHONY: install demo test test-services test-embedded lint format messages lock clean bench
 
 $(STAMP): requirements/lock.txt requirements/dev-lock.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -64,3 +64,13 @@ lock:
 
 clean:
 	rm -rf var/test-services var/test-embedded .pytest_cache .ruff_cache
+
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal_bench
+BENCH_REDIS ?= redis://127.0.0.1:6379
+
+bench: install
+	@psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='portal_bench'" | grep -q 1 \
+		|| psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE portal_bench"
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS)/8 \
+	CELERY_BROKER_URL=$(BENCH_REDIS)/9 CELERY_RESULT_BACKEND=$(BENCH_REDIS)/9 \
+	$(PY) -m bench.inference $(BENCH_ARGS)

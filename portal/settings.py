@@ -197,7 +197,9 @@ TORCH_NUM_THREADS = env.int("TORCH_NUM_THREADS", default=0)  # 0: torch's own ch
 # Dynamic batching: a worker runs a forward pass when it holds this many jobs, or when
 # the oldest has waited this long. INFERENCE_BATCH_SIZE=1 turns batching off.
 INFERENCE_BATCH_SIZE = env.int("INFERENCE_BATCH_SIZE", default=32)
-INFERENCE_FLUSH_MS = env.float("INFERENCE_FLUSH_MS", default=5.0)
+INFERENCE_FLUSH_MS = env.float("INFERENCE_FLUSH_MS", default=2.0)
+# While more jobs already wait in the broker, a flush is held up to this long to fill up.
+INFERENCE_MAX_WAIT_MS = env.float("INFERENCE_MAX_WAIT_MS", default=30.0)
 # Hard time limit of one inference batch, in seconds; must stay below the visibility timeout.
 INFERENCE_TIME_LIMIT = env.int("INFERENCE_TIME_LIMIT", default=30)
 INFERENCE_MODEL_CACHE_SIZE = env.int("INFERENCE_MODEL_CACHE_SIZE", default=3)

@@ -24,6 +24,7 @@ urlpatterns += i18n_patterns(
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("allauth.urls")),
     path("", include("apps.accounts.urls")),
+    path("", include("apps.mlmodels.urls")),
     path("", include("apps.docs.urls")),
     path("", include("apps.forum.urls")),
     path("", include("apps.playground.urls")),

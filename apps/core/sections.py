@@ -8,7 +8,7 @@ from django.utils.functional import Promise
 
 
 def section_view(*, heading: Promise, summary: Promise) -> Callable[[HttpRequest], HttpResponse]:
-    def view(request: HttpRequest) -> HttpResponse:
+    def view(request: HttpRequest, **_: object) -> HttpResponse:
         return render(request, "core/section.html", {"heading": heading, "summary": summary})
 
     return view

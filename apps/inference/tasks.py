@@ -14,15 +14,17 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
-from celery_batches import Batches, SimpleRequest
+from celery_batches import SimpleRequest
 from django.conf import settings
 from django.db import DatabaseError
 
 from portal.celery import DEFAULT_QUEUE, INFERENCE_QUEUE
 
+from .batching import InferenceBatches
+
 
 @shared_task(
-    base=Batches,
+    base=InferenceBatches,
     name="inference.classify",
     queue=INFERENCE_QUEUE,
     flush_every=max(settings.INFERENCE_BATCH_SIZE, 1),

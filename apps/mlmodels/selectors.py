@@ -50,3 +50,36 @@ def version_message(version: ModelVersion) -> dict[str, Any]:
         "max_length": version.max_length,
         "labels": list(version.model.labels),
     }
+
+
+def model_get_visible(*, slug: str, viewer: Any) -> tuple[MLModel, list[ModelVersion]]:
+    """A model and the versions ``viewer`` may see: staff see drafts (preview), others
+    only published, deprecated and retired ones. Raises Http404 when nothing is visible."""
+    from django.http import Http404
+
+    model = MLModel.objects.filter(slug=slug).first()
+    if model is None:
+        raise Http404("no such model")
+    versions = list(model.versions.order_by("-version"))
+    if not getattr(viewer, "is_staff", False):
+        versions = [v for v in versions if v.status != VersionStatus.DRAFT]
+    if not versions:
+        raise Http404("no such model")
+    return model, versions
+
+
+def model_list_visible(*, viewer: Any) -> list[tuple[MLModel, ModelVersion]]:
+    """Every model with a version the viewer may see, paired with the version to show."""
+    from django.db.models import Prefetch
+
+    versions = ModelVersion.objects.order_by("-version")
+    if not getattr(viewer, "is_staff", False):
+        versions = versions.exclude(status=VersionStatus.DRAFT)
+    models = MLModel.objects.order_by("slug").prefetch_related(Prefetch("versions", queryset=versions))
+    listing = []
+    for model in models:
+        shown = list(model.versions.all())
+        if shown:
+            serving = next((v for s in SERVING_STATUSES for v in shown if v.status == s), shown[0])
+            listing.append((model, serving))
+    return listing

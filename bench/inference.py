@@ -1,0 +1,221 @@
+"""Inference benchmark: prints figures, asserts nothing.
+
+    python -m bench.inference [--artifact DIR] [--requests N] [--quick]
+
+1. Raw in-process throughput of the classifier at batch sizes 1, 8 and 32.
+2. End to end through the real path (inference_job_submit -> Redis -> solo inference
+   worker with dynamic batching -> result backend -> waiting caller) at concurrency 1, 8
+   and 32: throughput, p50/p95/p99 latency, mean batch size.
+3. The same path with batching turned off (INFERENCE_BATCH_SIZE=1) at concurrency 32.
+4. The ratios the inference issue sets targets for.
+
+It needs PostgreSQL and Redis (make bench passes their URLs) and runs in a scratch
+VAR_DIR, so it touches none of your data. Sentences are short ones from
+../shared/data/sst2/test.tsv when it exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SST2_TEST = ROOT.parent / "shared" / "data" / "sst2" / "test.tsv"
+FALLBACK = [
+    "The new SDK is a pleasure to use.",
+    "Support never answered my ticket.",
+    "Latency dropped by half after the upgrade.",
+    "The docs are confusing and out of date.",
+    "A charming, funny film with a big heart.",
+    "The API keeps timing out under load.",
+]
+
+
+def short_sentences(limit: int = 2000) -> list[str]:
+    if not SST2_TEST.exists():
+        return FALLBACK * (limit // len(FALLBACK) + 1)
+    lines = SST2_TEST.read_text(encoding="utf-8").splitlines()[1:]
+    sentences = [line.split("\t")[0] for line in lines if line.strip()]
+    short = [s for s in sentences if len(s.split()) <= 20]
+    return (short * (limit // max(len(short), 1) + 1))[:limit]
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    index = min(int(round(p / 100 * (len(ordered) - 1))), len(ordered) - 1)
+    return ordered[index]
+
+
+def setup_django(var_dir: Path) -> None:
+    os.environ["VAR_DIR"] = str(var_dir)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def find_artifact(explicit: str | None) -> Path:
+    if explicit:
+        return Path(explicit).resolve()
+    candidates = sorted((ROOT / "var" / "models").glob("*/v*/config.json"), key=lambda p: p.stat().st_mtime)
+    if candidates:
+        return candidates[-1].parent
+    sys.exit(
+        "No trained model artifact under var/models/. Run `make demo` once (it trains the demo model) "
+        "or pass --artifact DIR."
+    )
+
+
+def register(artifact: Path):
+    import json
+
+    from apps.mlmodels.models import MLModel, ModelVersion, VersionStatus
+
+    config = json.loads((artifact / "config.json").read_text())
+    labels = [config["id2label"][str(i)] for i in range(len(config["id2label"]))]
+    from apps.inference.models import InferenceJob
+
+    InferenceJob.objects.filter(model_version__model__slug="bench").delete()
+    MLModel.objects.filter(slug="bench").delete()
+    model = MLModel.objects.create(slug="bench", name="Benchmark", labels=labels)
+    return ModelVersion.objects.create(
+        model=model,
+        version=1,
+        status=VersionStatus.PUBLISHED,
+        artifact_dir=str(artifact),
+        base_encoder="all-MiniLM-L6-v2",
+        max_length=128,
+    )
+
+
+def bench_raw(artifact: Path, sentences: list[str], quick: bool) -> dict[int, dict[str, float]]:
+    from apps.mlmodels.runtime import load_classifier
+
+    classifier = load_classifier(artifact, max_length=128)
+    classifier.predict(sentences[:64])  # warm up allocator and kernels
+    figures = {}
+    for batch in (1, 8, 32):
+        count = {1: 150, 8: 400, 32: 1024}[batch] // (4 if quick else 1)
+        texts = sentences[:count]
+        started = time.perf_counter()
+        for i in range(0, count, batch):
+            classifier.predict(texts[i : i + batch])
+        elapsed = time.perf_counter() - started
+        figures[batch] = {"per_s": count / elapsed, "ms_per_batch": elapsed / (count / batch) * 1000}
+    return figures
+
+
+def bench_e2e(sentences: list[str], concurrency: int, total: int) -> dict[str, float]:
+    from apps.inference.services import inference_job_submit, inference_job_wait
+
+    latencies: list[float] = []
+    batch_sizes: list[int] = []
+    lock = threading.Lock()
+    failures = 0
+
+    def one(i: int) -> None:
+        nonlocal failures
+        started = time.perf_counter()
+        job = inference_job_submit(owner=None, model="bench", inputs=[sentences[i % len(sentences)]])
+        outcome = inference_job_wait(job=job, timeout=60)
+        elapsed = (time.perf_counter() - started) * 1000
+        with lock:
+            if not outcome or outcome["status"] != "succeeded":
+                failures += 1
+                return
+            latencies.append(elapsed)
+            batch_sizes.append(outcome["batch_size"])
+
+    # Warm-up so the first figures do not include connection set-up.
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(one, range(min(concurrency * 2, 32))))
+    latencies.clear()
+    batch_sizes.clear()
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(one, range(total)))
+    elapsed = time.perf_counter() - started
+    return {
+        "per_s": len(latencies) / elapsed,
+        "p50": percentile(latencies, 50),
+        "p95": percentile(latencies, 95),
+        "p99": percentile(latencies, 99),
+        "mean_batch": statistics.mean(batch_sizes),
+        "failures": failures,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--artifact", help="a trained model artifact directory (default: newest under var/models)")
+    parser.add_argument("--requests", type=int, default=600, help="requests per end-to-end run at concurrency 32")
+    parser.add_argument("--quick", action="store_true", help="a quarter of the work, for a smoke run")
+    args = parser.parse_args()
+
+    artifact = find_artifact(args.artifact)
+    var_dir = Path(tempfile.mkdtemp(prefix="bench-"))
+    setup_django(var_dir)
+    from django.conf import settings
+
+    from tests.services import celery_worker, worker_env
+
+    if not settings.CELERY_BROKER_URL.startswith("redis"):
+        sys.exit("The benchmark measures the Redis path: set CELERY_BROKER_URL and REDIS_URL (make bench does).")
+    register(artifact)
+    sentences = short_sentences()
+    scale = 4 if args.quick else 1
+    import torch
+
+    print(f"model artifact: {artifact}")
+    print(f"machine: {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"cuda={'yes: ' + torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no'}")  # fmt: skip
+    print("\n== raw in-process throughput (sentences/s)")
+    raw = bench_raw(artifact, sentences, args.quick)
+    for batch, figure in raw.items():
+        print(f"  batch {batch:>2}: {figure['per_s']:8.1f}/s   {figure['ms_per_batch']:7.1f} ms per batch")
+    best_raw = max(f["per_s"] for f in raw.values())
+
+    def run_path(label: str, env_extra: dict[str, str], runs: list[tuple[int, int]]) -> dict[int, dict[str, float]]:
+        results = {}
+        env = worker_env(**env_extra)
+        with celery_worker(queues="default", env=env), celery_worker(queues="inference", pool="solo", env=env):
+            print(f"\n== end to end, {label}")
+            for concurrency, total in runs:
+                figures = bench_e2e(sentences, concurrency, total)
+                results[concurrency] = figures
+                print(
+                    f"  concurrency {concurrency:>2}: {figures['per_s']:7.1f}/s   p50 {figures['p50']:6.1f} ms   "
+                    f"p95 {figures['p95']:6.1f} ms   p99 {figures['p99']:6.1f} ms   "
+                    f"mean batch {figures['mean_batch']:5.1f}   failures {figures['failures']}"
+                )
+        return results
+
+    batched = run_path(
+        f"batching on (flush at {settings.INFERENCE_BATCH_SIZE} or {settings.INFERENCE_FLUSH_MS} ms)",
+        {},
+        [(1, 100 // scale), (8, 300 // scale), (32, args.requests // scale)],
+    )
+    unbatched = run_path("batching off (INFERENCE_BATCH_SIZE=1)", {"INFERENCE_BATCH_SIZE": "1"}, [(32, 300 // scale)])
+
+    print("\n== against the targets")
+    ratio = batched[32]["per_s"] / best_raw
+    speedup = batched[32]["per_s"] / unbatched[32]["per_s"]
+    overhead = batched[1]["p50"] - raw[1]["ms_per_batch"]
+    print(f"  end-to-end at 32 / best raw:            {ratio:5.2f}   (target >= 0.70)")
+    print(f"  batching on / off at concurrency 32:    {speedup:5.2f}x  (target >= 2.5x)")
+    print(f"  p50 at concurrency 1 minus raw batch 1: {overhead:5.1f} ms (target <= 25 ms)")
+
+
+if __name__ == "__main__":
+    main()
