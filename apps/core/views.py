@@ -9,7 +9,21 @@ from .health import readiness
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html", {})
+    """Welcome page: what the portal offers, plus what is live now (published models,
+    announcements and active threads) as those parts exist."""
+    from apps.mlmodels.selectors import model_list_visible
+
+    context: dict[str, object] = {
+        "models": [model for model, version in model_list_visible(viewer=request.user) if version.is_serving][:6]
+    }
+    try:
+        from apps.forum import selectors as forum
+    except ImportError:  # the forum app has not landed in this checkout
+        forum = None
+    if forum is not None and hasattr(forum, "home_threads"):
+        context["threads"] = forum.home_threads(viewer=request.user, limit=5)
+        context["announcements"] = forum.home_announcements(viewer=request.user, limit=3)
+    return render(request, "home.html", context)
 
 
 @never_cache

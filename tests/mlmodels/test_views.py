@@ -82,3 +82,11 @@ def test_the_chinese_model_page_is_translated(client):
     _version()
     html = client.get("/zh-hans/models/sentiment-test/").content.decode()
     assert "标签" in html
+
+
+def test_the_home_page_lists_published_models_but_not_drafts(client):
+    _version(slug="live-model")
+    _version(slug="secret-model", status=VersionStatus.DRAFT)
+    html = client.get("/").content.decode()
+    assert reverse("mlmodels:detail", kwargs={"slug": "live-model"}) in html
+    assert "secret-model" not in html
