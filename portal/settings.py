@@ -72,6 +72,9 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     *(["allauth.socialaccount.providers.github"] if GITHUB_LOGIN_ENABLED else []),
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "apps.core",
     "apps.accounts",
     "apps.mlmodels",
@@ -211,6 +214,42 @@ INFERENCE_RECONCILE_EVERY = env.float("INFERENCE_RECONCILE_EVERY", default=30.0)
 CELERY_BEAT_SCHEDULE = {
     "inference-reconcile": {"task": "inference.reconcile", "schedule": INFERENCE_RECONCILE_EVERY},
 }
+
+# ---------------------------------------------------------------------------------------
+# API keys and the REST API
+# ---------------------------------------------------------------------------------------
+# Keys are stored as HMAC-SHA256 under this secret (rotating it invalidates every key).
+API_KEY_HASH_SECRET = env.str("API_KEY_HASH_SECRET", default=SECRET_KEY)
+API_KEY_DEFAULT_DAYS = 90
+API_KEY_MAX_DAYS = 365
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "apps.apikeys.auth.APIKeyAuthentication",
+        "apps.apikeys.auth.PlaygroundSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": [],
+    "EXCEPTION_HANDLER": "apps.core.problems.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Developer Portal API",
+    "DESCRIPTION": (
+        "Classify text with the portal's published models. Authenticate with `Authorization: Bearer pk_...`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+}
+# API versions and their state; a deprecated one answers with Deprecation, Sunset and Link.
+API_VERSIONS: dict[str, dict[str, str]] = {"v1": {"status": "current"}}
 
 # ---------------------------------------------------------------------------------------
 # Accounts (django-allauth)

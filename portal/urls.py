@@ -15,6 +15,7 @@ admin.site.site_title = _("Developer Portal admin")
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
+    path("", include("portal.api")),
 ]
 
 urlpatterns += i18n_patterns(

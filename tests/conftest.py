@@ -28,12 +28,26 @@ def _services_configuration(django_db_setup: None, django_db_blocker: Any) -> No
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache() -> Iterator[None]:
-    # Rate-limit windows and heartbeats live in the cache; each test starts clean.
+def _fresh_state() -> Iterator[None]:
+    # Rate-limit windows and heartbeats live in the cache; each test starts clean, and in
+    # English (a request to a /zh-hans/ page leaves Chinese active in this thread).
     from django.core.cache import cache
+    from django.utils import translation
 
     cache.clear()
-    return
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(scope="session")
+def fixed_head_artifact() -> Any:
+    """A classifier artifact whose answer is known in advance (see tests/models.py)."""
+    from pathlib import Path
+
+    from .models import build_fixed_head_artifact
+
+    return build_fixed_head_artifact(Path(settings.MODEL_ARTIFACTS_DIR) / "tests" / "fixed-head")
 
 
 @pytest.fixture

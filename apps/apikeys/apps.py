@@ -6,3 +6,6 @@ class ApikeysConfig(AppConfig):
     name = "apps.apikeys"
     label = "apikeys"
     verbose_name = _("API keys")
+
+    def ready(self) -> None:
+        from . import schema  # noqa: F401  (registers the OpenAPI authentication extensions)

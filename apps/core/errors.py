@@ -3,15 +3,25 @@
 
 from __future__ import annotations
 
+from rest_framework.exceptions import APIException
 
-class ProblemError(Exception):
+
+class ProblemError(APIException):
+    """Raised by services; the API's exception handler turns it into problem+json.
+
+    A subclass of DRF's APIException so that DRF's own machinery (authentication,
+    ``request.user``) treats it as a handled client error.
+    """
+
     type = "error"
     status = 400
     title = "Bad request"
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.status_code = self.status
+        self.headers = headers or {}
 
 
 class InvalidInput(ProblemError):
@@ -29,3 +39,69 @@ class ModelRetired(ProblemError):
     type = "model_retired"
     status = 410
     title = "Model retired"
+
+
+class NotFound(ProblemError):
+    type = "not_found"
+    status = 404
+    title = "Not found"
+
+
+class AuthenticationRequired(ProblemError):
+    type = "authentication_required"
+    status = 401
+    title = "Authentication required"
+
+
+class ApiKeyInvalid(ProblemError):
+    type = "api_key_invalid"
+    status = 401
+    title = "Invalid API key"
+
+
+class ApiKeyExpired(ProblemError):
+    type = "api_key_expired"
+    status = 401
+    title = "API key expired"
+
+
+class ApiKeyRevoked(ProblemError):
+    type = "api_key_revoked"
+    status = 401
+    title = "API key revoked"
+
+
+class InsufficientScope(ProblemError):
+    type = "insufficient_scope"
+    status = 403
+    title = "Insufficient scope"
+
+
+class ModelNotAllowed(ProblemError):
+    type = "model_not_allowed"
+    status = 403
+    title = "Model not allowed for this key"
+
+
+class RateLimited(ProblemError):
+    type = "rate_limited"
+    status = 429
+    title = "Rate limited"
+
+
+class QuotaExceeded(ProblemError):
+    type = "quota_exceeded"
+    status = 429
+    title = "Monthly quota exceeded"
+
+
+class ConcurrencyLimited(ProblemError):
+    type = "concurrency_limited"
+    status = 429
+    title = "Too many jobs in flight"
+
+
+class IdempotencyConflict(ProblemError):
+    type = "idempotency_conflict"
+    status = 409
+    title = "Idempotency key reused with a different body"

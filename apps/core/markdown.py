@@ -15,6 +15,7 @@ from typing import Any
 
 import markdown
 import nh3
+from markdown.extensions.toc import slugify_unicode
 
 _EXTENSIONS = [
     "tables",
@@ -76,7 +77,8 @@ def _converter(*, trusted: bool) -> markdown.Markdown:
     return markdown.Markdown(
         extensions=_EXTENSIONS,
         extension_configs={
-            "toc": {"permalink": trusted, "permalink_title": "", "toc_depth": "2-3"},
+            # Unicode slugs: a Chinese heading gets a readable anchor (#读懂响应), not "_1".
+            "toc": {"permalink": trusted, "permalink_title": "", "toc_depth": "2-3", "slugify": slugify_unicode},
             "pymdownx.highlight": {"css_class": "highlight", "guess_lang": False, "pygments_lang_class": True},
             "pymdownx.tabbed": {"alternate_style": True},
             "pymdownx.tasklist": {"custom_checkbox": False},

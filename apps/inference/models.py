@@ -38,6 +38,7 @@ class InferenceJob(BaseModel):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="inference_jobs"
     )
+    api_key = models.ForeignKey("apikeys.APIKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
     source = models.CharField(max_length=12, choices=JobSource.choices, default=JobSource.API)
     model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="jobs")
     inputs = models.JSONField()

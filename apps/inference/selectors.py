@@ -78,3 +78,26 @@ def percentiles(values: list[float], points: tuple[int, ...] = (50, 95, 99)) -> 
         rank = max(int(-(-p * len(ordered) // 100)) - 1, 0)
         result[f"p{p}"] = round(ordered[min(rank, len(ordered) - 1)], 1)
     return result
+
+
+def job_get_visible(*, job_id: Any, viewer: Any) -> Any:
+    """The job if ``viewer`` owns it; anyone else gets ``NotFound`` (not 403: the job's
+    existence is not theirs to learn)."""
+    import uuid
+
+    from apps.core.errors import NotFound
+
+    from .models import InferenceJob
+
+    try:
+        key = uuid.UUID(str(job_id))
+    except ValueError:
+        raise NotFound("No job has this id.") from None
+    job = (
+        InferenceJob.objects.select_related("model_version__model")
+        .filter(id=key, owner__isnull=False, owner=getattr(viewer, "pk", None))
+        .first()
+    )
+    if job is None:
+        raise NotFound("No job has this id, or it is not yours.")
+    return job

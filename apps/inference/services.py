@@ -56,7 +56,13 @@ def inference_inputs_validate(inputs: Any) -> list[str]:
 
 
 def inference_job_submit(
-    *, owner: Any, model: str, inputs: Any, source: str = JobSource.API, version: int | None = None
+    *,
+    owner: Any,
+    model: str,
+    inputs: Any,
+    source: str = JobSource.API,
+    version: int | None = None,
+    api_key: Any = None,
 ) -> InferenceJob:
     """Create a job for ``inputs`` on the serving version of ``model`` and queue it.
 
@@ -68,6 +74,7 @@ def inference_job_submit(
     with transaction.atomic():
         job = InferenceJob.objects.create(
             owner=owner if getattr(owner, "is_authenticated", False) else None,
+            api_key=api_key,
             source=source,
             model_version=model_version,
             inputs=inputs,
@@ -178,6 +185,17 @@ def serving_manifest_publish() -> list[dict[str, Any]]:
     manifest = serving_manifest()
     cache.set(MANIFEST_KEY, manifest, timeout=None)
     return manifest
+
+
+def inference_job_outcome(*, job: InferenceJob) -> dict[str, Any] | None:
+    """The worker's outcome if the result backend already has it (no waiting)."""
+    from .tasks import classify
+
+    result = classify.AsyncResult(str(job.id))
+    if result.ready():
+        outcome = result.get(propagate=False, disable_sync_subtasks=False)
+        return outcome if isinstance(outcome, dict) else None
+    return None
 
 
 def inference_job_wait(*, job: InferenceJob, timeout: float) -> dict[str, Any] | None:

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication
+from rest_framework.request import Request
+
+from apps.core.errors import ApiKeyInvalid
+
+from .services import apikey_authenticate
+
+
+def client_ip(request: Any) -> str | None:
+    # Behind nginx the peer is the proxy; the first X-Forwarded-For hop is the client.
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    return (forwarded.split(",")[0].strip() or request.META.get("REMOTE_ADDR")) or None
+
+
+class APIKeyAuthentication(BaseAuthentication):
+    """``Authorization: Bearer pk_...``; sets ``request.auth`` to the APIKey."""
+
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if not header:
+            return None
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiKeyInvalid("Send the key as: Authorization: Bearer pk_...")
+        key = apikey_authenticate(raw=token.strip(), ip=client_ip(request))
+        return key.owner, key
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'
+
+
+class PlaygroundSessionAuthentication(SessionAuthentication):
+    """The signed-in user of the site (the playground), with CSRF enforced."""

@@ -1,0 +1,263 @@
+"""Writes on API keys: create, issue, reveal, revoke, rotate, authenticate, requests.
+
+Every change leaves a ``KeyEvent`` (append-only). The plaintext key exists only in the
+return value of the function that made it; the database keeps an HMAC-SHA256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.core.errors import ApiKeyExpired, ApiKeyInvalid, ApiKeyRevoked
+
+from . import keyformat
+from .models import ALL_SCOPES, APIKey, KeyEvent, KeyRequest, KeyStatus, Plan, RequestStatus
+from .plans import plan_default
+
+logger = logging.getLogger(__name__)
+
+LAST_USED_EVERY = timedelta(minutes=1)
+
+
+def key_hash(raw: str) -> str:
+    return hmac.new(settings.API_KEY_HASH_SECRET.encode(), raw.encode(), hashlib.sha256).hexdigest()
+
+
+def key_event_record(*, key: APIKey | None, actor: Any, action: str, ip: str | None = None, **details: Any) -> KeyEvent:
+    return KeyEvent.objects.create(
+        key=key,
+        key_prefix=key.prefix if key else "",
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        action=action,
+        ip=ip,
+        details=details,
+    )
+
+
+def _expiry(expires_at: datetime | None) -> datetime:
+    now = timezone.now()
+    if expires_at is None:
+        return now + timedelta(days=settings.API_KEY_DEFAULT_DAYS)
+    if expires_at <= now:
+        raise ValidationError("The expiry must be in the future.")
+    if expires_at > now + timedelta(days=settings.API_KEY_MAX_DAYS, minutes=5):
+        raise ValidationError(f"A key may live at most {settings.API_KEY_MAX_DAYS} days.")
+    return expires_at
+
+
+def _check_scopes(scopes: list[str]) -> list[str]:
+    unknown = sorted(set(scopes) - set(ALL_SCOPES))
+    if unknown:
+        raise ValidationError(f"Unknown scopes: {', '.join(unknown)}. Choose from {', '.join(ALL_SCOPES)}.")
+    if not scopes:
+        raise ValidationError("Choose at least one scope.")
+    return [scope for scope in ALL_SCOPES if scope in scopes]
+
+
+def _new_row(**fields: Any) -> tuple[APIKey, str]:
+    for _attempt in range(5):  # an 8-character id collides about never; retry anyway
+        generated = keyformat.generate()
+        try:
+            with transaction.atomic():
+                key = APIKey.objects.create(key_id=generated.key_id, hashed_key=key_hash(generated.raw), **fields)
+            return key, generated.raw
+        except IntegrityError:
+            continue
+    raise RuntimeError("could not allocate a key id")
+
+
+def apikey_create(
+    *,
+    owner: Any,
+    name: str,
+    scopes: list[str],
+    expires_at: datetime | None = None,
+    allowed_models: list[str] | None = None,
+    plan: Plan | None = None,
+    rpm: int | None = None,
+    quota: int | None = None,
+    concurrency: int | None = None,
+    actor: Any = None,
+    ip: str | None = None,
+) -> tuple[APIKey, str]:
+    """Make a key for ``owner`` and return it with its plaintext, which is never stored.
+
+    Raises ``ValidationError`` for an empty name, unknown scopes, or an expiry in the past
+    or more than a year ahead. Self-service keys get the default (Free) plan.
+    """
+    name = name.strip()
+    if not name:
+        raise ValidationError("Give the key a name, so you can tell your keys apart.")
+    with transaction.atomic():
+        key, raw = _new_row(
+            name=name[:80],
+            owner=owner,
+            scopes=_check_scopes(scopes),
+            allowed_models=sorted(set(allowed_models or [])),
+            plan=plan or plan_default(),
+            rpm_override=rpm,
+            quota_override=quota,
+            concurrency_override=concurrency,
+            expires_at=_expiry(expires_at),
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        key_event_record(key=key, actor=actor or owner, action="created", ip=ip, scopes=key.scopes, plan=key.plan.slug)
+    return key, raw
+
+
+def apikey_issue(*, owner: Any, name: str, scopes: list[str], actor: Any, **options: Any) -> APIKey:
+    """An admin issues a key to ``owner``; it has no secret until the owner reveals it."""
+    key, _raw = apikey_create(owner=owner, name=name, scopes=scopes, actor=actor, **options)
+    APIKey.objects.filter(pk=key.pk).update(hashed_key="", awaiting_reveal=True)
+    key.refresh_from_db()
+    key_event_record(key=key, actor=actor, action="issued", owner=owner.email)
+    return key
+
+
+@transaction.atomic
+def apikey_reveal(*, key: APIKey, viewer: Any, ip: str | None = None) -> str:
+    """Make and return the secret of an issued key, once, for its owner only."""
+    locked = APIKey.objects.select_for_update().get(pk=key.pk)
+    if locked.owner_id != getattr(viewer, "pk", None) or not locked.awaiting_reveal:
+        raise ValidationError("This key has already been shown, or is not yours.")
+    generated = keyformat.generate(key_id=locked.key_id)
+    locked.hashed_key = key_hash(generated.raw)
+    locked.awaiting_reveal = False
+    locked.save(update_fields=["hashed_key", "awaiting_reveal", "updated_at"])
+    key_event_record(key=locked, actor=viewer, action="revealed", ip=ip)
+    return generated.raw
+
+
+def apikey_revoke(*, key: APIKey, actor: Any, reason: str = "", ip: str | None = None) -> APIKey:
+    """Revoke now: the next request with this key gets 401 ``api_key_revoked``."""
+    now = timezone.now()
+    if APIKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=now, revoked_reason=reason[:200]):
+        key_event_record(key=key, actor=actor, action="revoked", ip=ip, reason=reason)
+    key.refresh_from_db()
+    return key
+
+
+def apikey_rotate(*, key: APIKey, actor: Any, grace: timedelta, ip: str | None = None) -> tuple[APIKey, str]:
+    """A new key with the same settings now; the old one works until ``grace`` has passed."""
+    if key.status != KeyStatus.ACTIVE:
+        raise ValidationError("Only an active key can be rotated.")
+    if grace < timedelta(0) or grace > timedelta(days=30):
+        raise ValidationError("The grace period must be between 0 and 30 days.")
+    with transaction.atomic():
+        new, raw = apikey_create(
+            owner=key.owner,
+            name=key.name,
+            scopes=key.scopes,
+            allowed_models=key.allowed_models,
+            plan=key.plan,
+            rpm=key.rpm_override,
+            quota=key.quota_override,
+            concurrency=key.concurrency_override,
+            actor=actor,
+            ip=ip,
+        )
+        until = timezone.now() + grace
+        APIKey.objects.filter(pk=key.pk).update(expires_at=min(key.expires_at, until), replaced_by=new)
+        key_event_record(
+            key=key, actor=actor, action="rotated", ip=ip, replaced_by=new.prefix, works_until=until.isoformat()
+        )
+    key.refresh_from_db()
+    return new, raw
+
+
+def apikey_revoke_leaked(*, key_id: str, source: str) -> APIKey | None:
+    """Revoke a key found in public (a forum post) and tell its owner. Idempotent."""
+    key = APIKey.objects.select_related("owner").filter(key_id=key_id).first()
+    if key is None:
+        return None
+    if key.revoked_at is None:
+        apikey_revoke(key=key, actor=None, reason=f"published in {source}")
+        key_event_record(key=key, actor=None, action="leaked", source=source)
+        transaction.on_commit(
+            lambda: send_mail(
+                subject=f"Your API key {key.prefix}… was revoked",
+                message=(
+                    f"Your API key {key.prefix}… ({key.name}) appeared in public at {source} and was revoked "
+                    f"at once so nobody else can use it. Create a new key at {settings.SITE_URL}/account/keys/."
+                ),
+                from_email=None,
+                recipient_list=[key.owner.email],
+                fail_silently=True,
+            )
+        )
+    return key
+
+
+def apikey_authenticate(*, raw: str, ip: str | None = None) -> APIKey:
+    """The active key for ``raw``, or an error saying why not.
+
+    A malformed key (bad shape or checksum) is refused without a database query; the
+    hash comparison is constant-time. Last use is written at most once a minute.
+    """
+    parsed = keyformat.parse(raw)
+    if parsed is None:
+        raise ApiKeyInvalid("This is not a valid API key.")
+    key = APIKey.objects.select_related("plan", "owner").filter(key_id=parsed.key_id).first()
+    candidate = key_hash(parsed.raw)
+    stored = key.hashed_key if key and key.hashed_key else "0" * 64
+    if not hmac.compare_digest(candidate, stored) or key is None:
+        raise ApiKeyInvalid("This is not a valid API key.")
+    if key.revoked_at is not None:
+        raise ApiKeyRevoked("This API key was revoked.")
+    now = timezone.now()
+    if key.expires_at <= now:
+        raise ApiKeyExpired(f"This API key expired on {key.expires_at:%Y-%m-%d}.")
+    if not key.owner.is_active:
+        raise ApiKeyRevoked("The owner of this API key is no longer active.")
+    APIKey.objects.filter(pk=key.pk).filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_EVERY)
+    ).update(last_used_at=now, last_used_ip=ip)
+    return key
+
+
+def key_request_create(*, user: Any, plan: Plan, reason: str) -> KeyRequest:
+    reason = reason.strip()
+    if len(reason) < 10:
+        raise ValidationError("Tell us in a sentence or two what you need the higher plan for.")
+    if KeyRequest.objects.filter(user=user, status=RequestStatus.PENDING).exists():
+        raise ValidationError("You already have a request waiting for a decision.")
+    return KeyRequest.objects.create(user=user, plan=plan, reason=reason)
+
+
+@transaction.atomic
+def key_request_decide(*, request: KeyRequest, actor: Any, approve: bool, note: str = "") -> KeyRequest:
+    """Approve (the user's active keys move to the plan) or deny; the user is told by email."""
+    locked = KeyRequest.objects.select_for_update().get(pk=request.pk)
+    if locked.status != RequestStatus.PENDING:
+        raise ValidationError("This request was already decided.")
+    locked.status = RequestStatus.APPROVED if approve else RequestStatus.DENIED
+    locked.decided_by = actor
+    locked.decided_at = timezone.now()
+    locked.note = note
+    locked.save()
+    if approve:
+        for key in APIKey.objects.filter(owner=locked.user, revoked_at__isnull=True):
+            APIKey.objects.filter(pk=key.pk).update(plan=locked.plan)
+            key_event_record(key=key, actor=actor, action="plan_changed", plan=locked.plan.slug)
+    verdict = "approved" if approve else "denied"
+    transaction.on_commit(
+        lambda: send_mail(
+            subject=f"Your request for the {locked.plan.name} plan was {verdict}",
+            message=f"Your request for the {locked.plan.name} plan was {verdict}.\n\n{note}".strip(),
+            from_email=None,
+            recipient_list=[locked.user.email],
+            fail_silently=True,
+        )
+    )
+    return locked

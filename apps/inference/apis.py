@@ -1,0 +1,275 @@
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.apikeys.limits import quota_consume, quota_refund
+from apps.apikeys.models import APIKey, IdempotencyRecord
+from apps.core.api import PortalAPIView, subject_of
+from apps.core.api_docs import PROBLEM_RESPONSES, RATE_HEADERS
+from apps.core.errors import (
+    ConcurrencyLimited,
+    IdempotencyConflict,
+    InvalidInput,
+    ModelNotAllowed,
+    QuotaExceeded,
+)
+from apps.mlmodels.models import VersionStatus
+from apps.mlmodels.selectors import model_version_serving
+
+from .models import OPEN_STATUSES, InferenceJob, JobSource, JobStatus
+from .selectors import job_get_visible
+from .services import inference_inputs_validate, inference_job_outcome, inference_job_submit, inference_job_wait
+
+MAX_WAIT = 30
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+
+
+class ResultSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    score = serializers.FloatField()
+    scores = serializers.DictField(child=serializers.FloatField(), help_text="Every label's probability.")
+    truncated = serializers.BooleanField(help_text="The input was cut to the model's maximum length.")
+
+
+class TimingSerializer(serializers.Serializer):
+    queued_ms = serializers.FloatField(allow_null=True)
+    inference_ms = serializers.FloatField(allow_null=True)
+    total_ms = serializers.FloatField(allow_null=True)
+
+
+class JobErrorSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class JobSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=JobStatus.values)
+    model = serializers.CharField()
+    version = serializers.IntegerField()
+    results = ResultSerializer(many=True, required=False)
+    timing = TimingSerializer()
+    batch_size = serializers.IntegerField(allow_null=True)
+    error = JobErrorSerializer(required=False)
+    warnings = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class PendingSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    url = serializers.URLField()
+    warnings = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class ClassifyRequest(serializers.Serializer):
+    model = serializers.CharField(help_text="A model id from GET /api/v1/models.")
+    inputs = serializers.ListField(child=serializers.CharField(max_length=2000), min_length=1, max_length=32)
+    wait = serializers.IntegerField(min_value=0, max_value=MAX_WAIT, default=10, required=False)
+
+
+def _ms(later: float | None, earlier: float | None) -> float | None:
+    if later is None or earlier is None:
+        return None
+    return round(max(later - earlier, 0) * 1000, 1)
+
+
+def _warnings(job: InferenceJob) -> list[str]:
+    if job.model_version.status == VersionStatus.DEPRECATED:
+        return [f"{job.model_version} is deprecated and will be retired; move to a newer version."]
+    return []
+
+
+def job_json(job: InferenceJob, outcome: dict[str, Any] | None, request: Request) -> tuple[dict[str, Any], int]:
+    """The job as the API shows it, from the worker's outcome when there is one, else
+    from the row; with the HTTP status (200 finished, 202 not yet)."""
+    finished = outcome is not None or job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+    if not finished:
+        url = request.build_absolute_uri(reverse("api-v1:job", kwargs={"job_id": job.id}))
+        body = {"id": str(job.id), "status": job.status, "url": url}
+        if warnings := _warnings(job):
+            body["warnings"] = warnings
+        return body, 202
+    if outcome is not None:
+        status, results, error = outcome["status"], outcome.get("results"), outcome.get("error")
+        queued_at = outcome.get("queued_at") or job.queued_at.timestamp()
+        timing = {
+            "queued_ms": _ms(outcome.get("started_at"), queued_at),
+            "inference_ms": outcome.get("inference_ms"),
+            "total_ms": _ms(outcome.get("finished_at"), queued_at),
+        }
+        batch_size = outcome.get("batch_size")
+    else:
+        status, results, error = job.status, job.results, job.error
+        timing = {"queued_ms": job.queued_ms, "inference_ms": job.inference_ms, "total_ms": job.total_ms}
+        batch_size = job.batch_size
+    body = {
+        "id": str(job.id),
+        "status": status,
+        "model": job.model_version.model.slug,
+        "version": job.model_version.version,
+        "timing": timing,
+        "batch_size": batch_size,
+    }
+    if results is not None:
+        body["results"] = results
+    if error:
+        body["error"] = error
+    if warnings := _warnings(job):
+        body["warnings"] = warnings
+    return body, 200
+
+
+def _body_hash(data: dict[str, Any]) -> str:
+    canonical = {"model": data.get("model"), "inputs": data.get("inputs")}
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+class ClassifyAPI(PortalAPIView):
+    required_scope = "inference:write"
+    usage_endpoint = "POST /classify"
+
+    @extend_schema(
+        summary="Classify texts",
+        description=(
+            "Queues one job for 1-32 inputs and waits up to `wait` seconds (0-30, default 10) for it. "
+            "Returns 200 with results when it finished in time, else 202 with the job URL to poll. "
+            "Send `Idempotency-Key` to make retries safe: the same key and body within 24 h return the "
+            "same job; the same key with another body is a 409."
+        ),
+        request=ClassifyRequest,
+        parameters=[
+            OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False),
+            *RATE_HEADERS,
+        ],
+        responses={
+            200: JobSerializer,
+            202: PendingSerializer,
+            400: OpenApiResponse(description="invalid_input"),
+            404: OpenApiResponse(description="model_not_found"),
+            409: OpenApiResponse(description="idempotency_conflict"),
+            410: OpenApiResponse(description="model_retired"),
+            **PROBLEM_RESPONSES,
+        },
+        examples=[
+            OpenApiExample(
+                "Two sentences",
+                value={
+                    "model": "sentiment-demo",
+                    "inputs": ["I love this API.", "Support never answered."],
+                    "wait": 10,
+                },
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        data = request.data if isinstance(request.data, dict) else {}
+        if not isinstance(request.data, dict):
+            raise InvalidInput("The body must be a JSON object with `model` and `inputs`.")
+        wait = data.get("wait", 10)
+        if isinstance(wait, bool) or not isinstance(wait, int) or not 0 <= wait <= MAX_WAIT:
+            raise InvalidInput(f"`wait` must be a whole number of seconds from 0 to {MAX_WAIT}.")
+        model = data.get("model")
+        if not isinstance(model, str) or not model:
+            raise InvalidInput("`model` must be a model id, e.g. sentiment-demo.")
+        inputs = inference_inputs_validate(data.get("inputs"))
+        key = request.auth if isinstance(request.auth, APIKey) else None
+        if key is not None and key.allowed_models and model not in key.allowed_models:
+            raise ModelNotAllowed(f"This key may only use: {', '.join(key.allowed_models)}.")
+        model_version_serving(slug=model)  # not found / retired before anything is counted
+        subject, limits = subject_of(request)
+
+        idempotency_key = request.headers.get("Idempotency-Key", "").strip()[:200]
+        body_hash = _body_hash(data)
+        if idempotency_key:
+            existing = self._replay(subject, idempotency_key, body_hash)
+            if existing is not None:
+                return self._respond(request, existing, wait)
+
+        open_jobs = InferenceJob.objects.filter(
+            status__in=OPEN_STATUSES, queued_at__gte=timezone.now() - timedelta(minutes=10)
+        )
+        open_jobs = open_jobs.filter(api_key=key) if key else open_jobs.filter(owner=request.user, api_key__isnull=True)
+        if open_jobs.count() >= limits.max_concurrent_jobs:
+            raise ConcurrencyLimited(
+                f"At most {limits.max_concurrent_jobs} jobs may be in flight; wait for one to finish."
+            )
+        quota = quota_consume(subject=subject, limit=limits.inputs_per_month, amount=len(inputs))
+        if not quota.allowed:
+            raise QuotaExceeded(
+                f"This month's quota of {quota.limit} inputs is used up ({quota.used} used). "
+                "Ask for a higher plan at /account/keys/."
+            )
+        try:
+            with transaction.atomic():
+                job = inference_job_submit(
+                    owner=request.user,
+                    model=model,
+                    inputs=inputs,
+                    api_key=key,
+                    source=JobSource.API if key else JobSource.PLAYGROUND,
+                )
+                if idempotency_key:
+                    IdempotencyRecord.objects.create(subject=subject, key=idempotency_key, body_hash=body_hash, job=job)
+        except IntegrityError:
+            # A parallel request with the same Idempotency-Key won the race: answer with its job.
+            quota_refund(subject=subject, amount=len(inputs))
+            existing = self._replay(subject, idempotency_key, body_hash)
+            if existing is None:
+                raise
+            return self._respond(request, existing, wait)
+        except Exception:
+            quota_refund(subject=subject, amount=len(inputs))
+            raise
+        self._usage["inputs"] = len(inputs)
+        return self._respond(request, job, wait)
+
+    def _replay(self, subject: str, idempotency_key: str, body_hash: str) -> InferenceJob | None:
+        record = (
+            IdempotencyRecord.objects.select_related("job__model_version__model")
+            .filter(subject=subject, key=idempotency_key)
+            .first()
+        )
+        if record is None:
+            return None
+        if record.created_at < timezone.now() - IDEMPOTENCY_WINDOW:
+            record.delete()
+            return None
+        if record.body_hash != body_hash:
+            raise IdempotencyConflict("This Idempotency-Key was used with a different body in the last 24 hours.")
+        return record.job
+
+    def _respond(self, request: Request, job: InferenceJob, wait: int) -> Response:
+        outcome = inference_job_wait(job=job, timeout=wait) if job.status in OPEN_STATUSES else None
+        body, status = job_json(job, outcome, request)
+        if outcome:
+            self._usage["queue_ms"] = body["timing"]["queued_ms"]
+            self._usage["inference_ms"] = body["timing"]["inference_ms"]
+        return Response(body, status=status)
+
+
+class JobAPI(PortalAPIView):
+    required_scope = "jobs:read"
+    usage_endpoint = "GET /jobs/{id}"
+
+    @extend_schema(
+        summary="A job you submitted",
+        responses={200: JobSerializer, 202: PendingSerializer, 404: OpenApiResponse(description="not_found"),
+                   **PROBLEM_RESPONSES},
+    )  # fmt: skip
+    def get(self, request: Request, job_id: str) -> Response:
+        job = job_get_visible(job_id=job_id, viewer=request.user)
+        outcome = inference_job_outcome(job=job) if job.status in OPEN_STATUSES else None
+        body, status = job_json(job, outcome, request)
+        return Response(body, status=status)
