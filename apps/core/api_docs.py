@@ -15,25 +15,37 @@ Problem = inline_serializer(
 )
 
 
-def _problem(description: str, example_type: str, status: int) -> OpenApiResponse:
-    return OpenApiResponse(
-        response=Problem,
-        description=description,
-        examples=[
-            OpenApiExample(
-                example_type,
-                value={"type": example_type, "title": description, "status": status, "detail": "..."},
-                status_codes=[str(status)],
-            )
-        ],
-    )
-
-
-PROBLEM_RESPONSES = {
-    401: _problem("Missing, invalid, expired or revoked API key", "api_key_invalid", 401),
-    403: _problem("The key lacks the scope, or may not use this model", "insufficient_scope", 403),
-    429: _problem("Rate limited or monthly quota exceeded (see `type`)", "rate_limited", 429),
+_DESCRIPTIONS = {
+    400: ("Invalid input", "invalid_input"),
+    401: ("Missing, invalid, expired or revoked API key", "api_key_invalid"),
+    403: ("The key lacks the scope, or may not use this model", "insufficient_scope"),
+    404: ("Unknown model, or a job that is not yours", "not_found"),
+    409: ("Idempotency-Key reused with a different body", "idempotency_conflict"),
+    410: ("The model was retired", "model_retired"),
+    429: ("Rate limited, quota exceeded or too many jobs in flight (see `type`)", "rate_limited"),
 }
+
+
+def problems(*statuses: int) -> dict[tuple[int, str], OpenApiResponse]:
+    """Error responses as ``application/problem+json`` for the given statuses."""
+    responses = {}
+    for status in statuses:
+        description, example_type = _DESCRIPTIONS[status]
+        responses[(status, "application/problem+json")] = OpenApiResponse(
+            response=Problem,
+            description=description,
+            examples=[
+                OpenApiExample(
+                    example_type,
+                    value={"type": example_type, "title": description, "status": status, "detail": "..."},
+                    status_codes=[str(status)],
+                )
+            ],
+        )
+    return responses
+
+
+PROBLEM_RESPONSES = problems(401, 403, 429)
 
 RATE_HEADERS = [
     OpenApiParameter("RateLimit-Limit", OpenApiTypes.INT, OpenApiParameter.HEADER, response=True,

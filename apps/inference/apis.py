@@ -8,7 +8,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from apps.apikeys.limits import quota_consume, quota_refund
 from apps.apikeys.models import APIKey, IdempotencyRecord
 from apps.core.api import PortalAPIView, subject_of
-from apps.core.api_docs import PROBLEM_RESPONSES, RATE_HEADERS
+from apps.core.api_docs import RATE_HEADERS, problems
 from apps.core.errors import (
     ConcurrencyLimited,
     IdempotencyConflict,
@@ -74,7 +74,12 @@ class PendingSerializer(serializers.Serializer):
 
 class ClassifyRequest(serializers.Serializer):
     model = serializers.CharField(help_text="A model id from GET /api/v1/models.")
-    inputs = serializers.ListField(child=serializers.CharField(max_length=2000), min_length=1, max_length=32)
+    inputs = serializers.ListField(
+        # Text with at least one visible character and no NUL, 1-2000 characters.
+        child=serializers.RegexField(r"^[^\x00]*[^\x00\s][^\x00]*$", min_length=1, max_length=2000),
+        min_length=1,
+        max_length=32,
+    )
     wait = serializers.IntegerField(min_value=0, max_value=MAX_WAIT, default=10, required=False)
 
 
@@ -152,15 +157,7 @@ class ClassifyAPI(PortalAPIView):
             OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False),
             *RATE_HEADERS,
         ],
-        responses={
-            200: JobSerializer,
-            202: PendingSerializer,
-            400: OpenApiResponse(description="invalid_input"),
-            404: OpenApiResponse(description="model_not_found"),
-            409: OpenApiResponse(description="idempotency_conflict"),
-            410: OpenApiResponse(description="model_retired"),
-            **PROBLEM_RESPONSES,
-        },
+        responses={200: JobSerializer, 202: PendingSerializer, **problems(400, 401, 403, 404, 409, 410, 429)},
         examples=[
             OpenApiExample(
                 "Two sentences",
@@ -265,9 +262,8 @@ class JobAPI(PortalAPIView):
 
     @extend_schema(
         summary="A job you submitted",
-        responses={200: JobSerializer, 202: PendingSerializer, 404: OpenApiResponse(description="not_found"),
-                   **PROBLEM_RESPONSES},
-    )  # fmt: skip
+        responses={200: JobSerializer, 202: PendingSerializer, **problems(401, 403, 404, 429)},
+    )
     def get(self, request: Request, job_id: str) -> Response:
         job = job_get_visible(job_id=job_id, viewer=request.user)
         outcome = inference_job_outcome(job=job) if job.status in OPEN_STATUSES else None

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.api import PortalAPIView
-from apps.core.api_docs import PROBLEM_RESPONSES
+from apps.core.api_docs import PROBLEM_RESPONSES, problems
 
 from .models import ModelVersion
 from .selectors import model_list_visible, model_version_serving
@@ -57,7 +57,7 @@ class ModelDetailAPI(PortalAPIView):
 
     @extend_schema(
         summary="One published model",
-        responses={200: ModelSerializer, 404: OpenApiResponse(description="model_not_found"), **PROBLEM_RESPONSES},
+        responses={200: ModelSerializer, **problems(401, 403, 404, 429)},
     )
     def get(self, request: Request, model_id: str) -> Response:
         return Response(model_json(model_version_serving(slug=model_id)))
