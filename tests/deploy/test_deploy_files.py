@@ -132,7 +132,13 @@ def test_inference_worker_consumes_only_the_inference_queue_one_process_at_a_tim
     cmd = (DEPLOY / "Dockerfile.worker").read_text().split("\nCMD ")[-1]
 
     assert '"-Q", "inference"' in cmd
-    assert '"--concurrency", "1"' in cmd
+    assert '"--pool", "solo"' in cmd  # one process: the model loads once, batches run in it
+    assert '"--prefetch-multiplier", "64"' in cmd  # the prefetch caps the batch size
+
+
+def test_trained_artifacts_are_shared_from_the_training_worker_to_the_inference_workers(services: dict) -> None:
+    assert "model-artifacts:/app/var/models:rw" in services["default-worker"]["volumes"]
+    assert "model-artifacts:/app/var/models:ro" in services["inference-worker"]["volumes"]
 
 
 def test_redis_runs_with_noeviction_and_append_only(services: dict) -> None:
