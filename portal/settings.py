@@ -169,6 +169,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "control_folder": str(_control_dir),
+        # Files have no push notification: look for new messages every 50 ms, not every 1 s.
+        "polling_interval": 0.05,
     }
     _default_result_backend = f"file://{VAR_DIR / 'celery' / 'results'}"
     (VAR_DIR / "celery" / "results").mkdir(parents=True, exist_ok=True)
@@ -300,6 +302,11 @@ SOCIALACCOUNT_PROVIDERS = (
 )
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
+
+# Docs: "Edit this page" joins this base URL with the page's path under content/ (empty
+# hides the link); the content directory is synced by `python manage.py sync_content`.
+DOCS_EDIT_BASE_URL = env.str("DOCS_EDIT_BASE_URL", default="")
+DOCS_CONTENT_DIR = BASE_DIR / "content"
 
 # ---------------------------------------------------------------------------------------
 # Email
