@@ -117,6 +117,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.core.context_processors.site",
+                "apps.forum.context_processors.forum_bell",
             ],
         },
     },
@@ -215,6 +216,7 @@ INFERENCE_LEASE_SECONDS = env.int("INFERENCE_LEASE_SECONDS", default=CELERY_VISI
 INFERENCE_RECONCILE_EVERY = env.float("INFERENCE_RECONCILE_EVERY", default=30.0)
 CELERY_BEAT_SCHEDULE = {
     "inference-reconcile": {"task": "inference.reconcile", "schedule": INFERENCE_RECONCILE_EVERY},
+    "forum-email-sweep": {"task": "forum.sweep_notification_emails", "schedule": 300.0},
 }
 
 # ---------------------------------------------------------------------------------------

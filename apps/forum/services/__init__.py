@@ -1,0 +1,88 @@
+"""Writes and business rules of the forum (see each module)."""
+
+from .audit import audit_record
+from .keyleak import key_leak_handle, leaked_keys_revoke
+from .moderation import (
+    post_delete,
+    post_hide,
+    post_release,
+    post_restore,
+    post_unhide,
+    thread_close,
+    thread_lock,
+    thread_move,
+    thread_pin,
+    thread_reopen,
+    thread_slow_mode_set,
+    thread_split,
+    thread_unlock,
+    thread_unpin,
+)
+from .notifications import (
+    email_unsubscribe,
+    notification_emails_send,
+    notification_emails_sweep,
+    notification_mark_read,
+    notification_settings_get,
+    notification_settings_update,
+    notifications_mark_all_read,
+    subscription_set,
+    unsubscribe_token,
+)
+from .posting import (
+    post_body_prepare,
+    post_create,
+    post_edit,
+    post_like,
+    post_unlike,
+    thread_create,
+    thread_solution_clear,
+    thread_solution_mark,
+)
+from .reading import thread_read_mark
+from .review import ReviewDecision, flag_create, review_decide
+from .sanctions import sanction_lift, user_silence, user_suspend
+
+__all__ = [
+    "ReviewDecision",
+    "audit_record",
+    "email_unsubscribe",
+    "flag_create",
+    "key_leak_handle",
+    "leaked_keys_revoke",
+    "notification_emails_send",
+    "notification_emails_sweep",
+    "notification_mark_read",
+    "notification_settings_get",
+    "notification_settings_update",
+    "notifications_mark_all_read",
+    "post_body_prepare",
+    "post_create",
+    "post_delete",
+    "post_edit",
+    "post_hide",
+    "post_like",
+    "post_release",
+    "post_restore",
+    "post_unhide",
+    "post_unlike",
+    "review_decide",
+    "sanction_lift",
+    "subscription_set",
+    "thread_close",
+    "thread_create",
+    "thread_lock",
+    "thread_move",
+    "thread_pin",
+    "thread_read_mark",
+    "thread_reopen",
+    "thread_slow_mode_set",
+    "thread_solution_clear",
+    "thread_solution_mark",
+    "thread_split",
+    "thread_unlock",
+    "thread_unpin",
+    "unsubscribe_token",
+    "user_silence",
+    "user_suspend",
+]

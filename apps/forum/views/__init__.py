@@ -1,0 +1,1 @@
+"""HTML views of the forum: thin wrappers around selectors and services."""

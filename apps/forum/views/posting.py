@@ -1,0 +1,243 @@
+"""Pages and actions for writing: new threads, replies, edits, likes, flags, solutions,
+subscriptions and the Markdown preview."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from .. import selectors, services
+from ..errors import InvalidInput
+from ..forms import EditForm, FlagForm, ReplyForm, ThreadForm
+from ..models import SubscriptionLevel
+from ..permissions import can_edit_post, can_flag, can_start_thread
+from .common import ACTION_ERRORS, action_failed, forum_render, login_required_response, viewer_of, wants_json
+
+
+def _held_message(request: HttpRequest, post: Any) -> None:
+    if post.held_at is not None:
+        messages.warning(
+            request,
+            _(
+                "Your post is held for review: it contained an API key. The key was removed from the post and "
+                "revoked; see your notifications for what to do next."
+            ),
+        )
+
+
+@require_http_methods(["GET", "POST"])
+def thread_new(request: HttpRequest, slug: str | None = None) -> HttpResponse:
+    viewer = viewer_of(request)
+    if not viewer.is_authenticated:
+        return login_required_response(request)
+    categories = [c for c in selectors.category_choices(viewer=viewer) if can_start_thread(viewer, c)]
+    initial: dict[str, Any] = {}
+    if slug:
+        category = selectors.category_get(viewer=viewer, slug=slug)
+        initial["category"] = category.pk
+    form = ThreadForm(request.POST or None, categories=categories, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            thread = services.thread_create(
+                author=request.user,
+                category=form.cleaned_data["category"],
+                title=form.cleaned_data["title"],
+                body=form.cleaned_data["body"],
+                tags=form.cleaned_data["tags"],
+            )
+        except ACTION_ERRORS as exc:
+            form.add_error(None, getattr(exc, "message", None) or str(exc))
+        else:
+            first = thread.posts.get(number=1)
+            _held_message(request, first)
+            return redirect(thread.get_absolute_url())
+    return forum_render(
+        request,
+        "forum/thread_form.html",
+        {"form": form, "categories": categories, "sanction_blocks": not viewer.can_write},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def reply(request: HttpRequest, pk: UUID) -> HttpResponse:
+    viewer = viewer_of(request)
+    thread = selectors.thread_get(viewer=viewer, pk=pk)
+    if request.method == "GET":
+        return redirect(thread.get_absolute_url() + "#reply")
+    if not viewer.is_authenticated:
+        return login_required_response(request)
+    form = ReplyForm(request.POST)
+    if form.is_valid():
+        reply_to = None
+        if form.cleaned_data.get("reply_to"):
+            reply_to = selectors.post_get(viewer=viewer, pk=form.cleaned_data["reply_to"])
+        try:
+            post = services.post_create(
+                author=request.user, thread=thread, body=form.cleaned_data["body"], reply_to=reply_to
+            )
+        except ACTION_ERRORS as exc:
+            form.add_error(None, getattr(exc, "message", None) or str(exc))
+        else:
+            _held_message(request, post)
+            return redirect(reverse("forum:post", kwargs={"pk": post.pk}))
+    return forum_render(request, "forum/reply_form.html", {"form": form, "thread": thread}, status=400)
+
+
+@require_http_methods(["GET", "POST"])
+def post_edit(request: HttpRequest, pk: UUID) -> HttpResponse:
+    viewer = viewer_of(request)
+    if not viewer.is_authenticated:
+        return login_required_response(request)
+    post = selectors.post_get(viewer=viewer, pk=pk)
+    thread = post.thread
+    if not can_edit_post(viewer, post):
+        return action_failed(
+            request,
+            InvalidInput(_("You cannot edit this post: the edit window has passed, or the thread is locked.")),
+            post.get_absolute_url(),
+        )
+    initial = {"body": post.body}
+    if post.number == 1:
+        initial.update(title=thread.title, tags=", ".join(thread.tags.values_list("slug", flat=True)))
+    form = EditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            post = services.post_edit(
+                post=post,
+                editor=request.user,
+                body=form.cleaned_data["body"],
+                title=form.cleaned_data["title"] if post.number == 1 else None,
+                tags=form.cleaned_data["tags"] if post.number == 1 else None,
+                reason=form.cleaned_data["reason"],
+            )
+        except ACTION_ERRORS as exc:
+            form.add_error(None, getattr(exc, "message", None) or str(exc))
+        else:
+            messages.success(request, _("Your changes were saved."))
+            _held_message(request, post)
+            return redirect(reverse("forum:post", kwargs={"pk": post.pk}))
+    return forum_render(
+        request,
+        "forum/post_edit.html",
+        {
+            "form": form,
+            "post": post,
+            "thread": thread,
+            "is_first": post.number == 1,
+            "staff_edit": viewer.is_staff and not viewer.owns(post),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_POST
+def post_like(request: HttpRequest, pk: UUID) -> HttpResponse:
+    viewer = viewer_of(request)
+    if not viewer.is_authenticated:
+        return login_required_response(request)
+    post = selectors.post_get(viewer=viewer, pk=pk)
+    try:
+        if request.POST.get("action") == "unlike":
+            services.post_unlike(post=post, user=request.user)
+            liked = False
+        else:
+            services.post_like(post=post, user=request.user)
+            liked = True
+    except ACTION_ERRORS as exc:
+        return action_failed(request, exc, post.get_absolute_url())
+    if wants_json(request):
+        return JsonResponse({"liked": liked, "count": post.like_count})
+    return redirect(reverse("forum:post", kwargs={"pk": post.pk}))
+
+
+@require_http_methods(["GET", "POST"])
+def post_flag(request: HttpRequest, pk: UUID) -> HttpResponse:
+    viewer = viewer_of(request)
+    if not viewer.is_authenticated:
+        return login_required_response(request)
+    post = selectors.post_get(viewer=viewer, pk=pk)
+    form = FlagForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.flag_create(
+                post=post, flagger=request.user, reason=form.cleaned_data["reason"], text=form.cleaned_data["text"]
+            )
+        except ACTION_ERRORS as exc:
+            form.add_error(None, getattr(exc, "message", None) or str(exc))
+        else:
+            messages.success(request, _("Thank you. The moderators will review this post."))
+            return redirect(reverse("forum:post", kwargs={"pk": post.pk}))
+    return forum_render(
+        request,
+        "forum/post_flag.html",
+        {"form": form, "post": post, "thread": post.thread, "can_flag": can_flag(viewer, post)},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_POST
+def solution(request: HttpRequest, pk: UUID) -> HttpResponse:
+    viewer = viewer_of(request)
+    if not viewer.is_authenticated:
+        return login_required_response(request)
+    thread = selectors.thread_get(viewer=viewer, pk=pk)
+    try:
+        if request.POST.get("action") == "clear":
+            services.thread_solution_clear(thread=thread, actor=request.user)
+            messages.success(request, _("The solution mark was removed."))
+            return redirect(thread.get_absolute_url())
+        post = selectors.post_get(viewer=viewer, pk=UUID(request.POST.get("post", "")))
+        services.thread_solution_mark(thread=thread, post=post, actor=request.user)
+    except ValueError:
+        return action_failed(request, InvalidInput(_("Choose a reply.")), thread.get_absolute_url())
+    except ACTION_ERRORS as exc:
+        return action_failed(request, exc, thread.get_absolute_url())
+    messages.success(request, _("Marked as the solution."))
+    return redirect(reverse("forum:post", kwargs={"pk": post.pk}))
+
+
+def _level(request: HttpRequest) -> str | None:
+    level = request.POST.get("level", "")
+    return level if level in SubscriptionLevel.values else None
+
+
+@require_POST
+def thread_subscribe(request: HttpRequest, pk: UUID) -> HttpResponse:
+    viewer = viewer_of(request)
+    if not viewer.is_authenticated:
+        return login_required_response(request)
+    thread = selectors.thread_get(viewer=viewer, pk=pk)
+    services.subscription_set(user=request.user, thread=thread, level=_level(request))
+    messages.success(request, _("Your notification setting for this thread was saved."))
+    return redirect(thread.get_absolute_url())
+
+
+@require_POST
+def category_subscribe(request: HttpRequest, slug: str) -> HttpResponse:
+    viewer = viewer_of(request)
+    if not viewer.is_authenticated:
+        return login_required_response(request)
+    category = selectors.category_get(viewer=viewer, slug=slug)
+    services.subscription_set(user=request.user, category=category, level=_level(request))
+    messages.success(request, _("Your notification setting for this category was saved."))
+    return redirect(category.get_absolute_url())
+
+
+@require_POST
+def preview(request: HttpRequest) -> HttpResponse:
+    """The sanitised HTML of a draft, exactly as the post will show it."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": "login required"}, status=401)
+    try:
+        prepared = services.post_body_prepare(body=request.POST.get("body", ""))
+    except InvalidInput as exc:
+        return JsonResponse({"error": exc.message}, status=400)
+    return JsonResponse({"html": prepared.rendered.html, "redacted": bool(prepared.leaked_key_ids)})
