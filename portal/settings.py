@@ -13,6 +13,7 @@ import secrets
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
@@ -217,6 +218,12 @@ INFERENCE_RECONCILE_EVERY = env.float("INFERENCE_RECONCILE_EVERY", default=30.0)
 CELERY_BEAT_SCHEDULE = {
     "inference-reconcile": {"task": "inference.reconcile", "schedule": INFERENCE_RECONCILE_EVERY},
     "forum-email-sweep": {"task": "forum.sweep_notification_emails", "schedule": 300.0},
+    # Yesterday's (UTC) usage rolled up per key for the usage pages.
+    "apikeys-rollup-usage": {
+        "task": "apikeys.rollup_usage",
+        "schedule": crontab(hour=0, minute=15),
+        "options": {"queue": "default"},
+    },
 }
 
 # ---------------------------------------------------------------------------------------

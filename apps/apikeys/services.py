@@ -261,3 +261,79 @@ def key_request_decide(*, request: KeyRequest, actor: Any, approve: bool, note: 
         )
     )
     return locked
+
+
+# ---------------------------------------------------------------------------------------
+# Added for the key pages and the admin (issue 4): new functions only, the ones above
+# keep their behaviour.
+# ---------------------------------------------------------------------------------------
+def apikey_issue_and_notify(
+    *, owner: Any, name: str, scopes: list[str], actor: Any, ip: str | None = None, **options: Any
+) -> APIKey:
+    """``apikey_issue``, then email the owner a signed one-time link to reveal the key.
+
+    The link works for 7 days and only for the owner, signed in; the key list offers the
+    same reveal for as long as the key waits. The email leaves after the commit.
+    """
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+    from django.utils import translation
+
+    from .selectors import REVEAL_LINK_MAX_AGE, apikey_reveal_token
+
+    key = apikey_issue(owner=owner, name=name, scopes=scopes, actor=actor, ip=ip, **options)
+    with translation.override(settings.LANGUAGE_CODE):
+        path = reverse("apikeys:reveal_link", kwargs={"token": apikey_reveal_token(key=key)})
+        context = {
+            "key": key,
+            "owner": owner,
+            "link": f"{settings.SITE_URL.rstrip('/')}{path}",
+            "list_url": f"{settings.SITE_URL.rstrip('/')}{reverse('apikeys:key_list')}",
+            "days": REVEAL_LINK_MAX_AGE.days,
+        }
+        subject = render_to_string("apikeys/email/issued_subject.txt", context).strip()
+        body = render_to_string("apikeys/email/issued_body.txt", context)
+    transaction.on_commit(
+        lambda: send_mail(
+            subject=subject, message=body, from_email=None, recipient_list=[owner.email], fail_silently=True
+        )
+    )
+    return key
+
+
+def usage_daily_rollup(*, day: Any) -> int:
+    """Write the ``UsageDaily`` rows of ``day`` (a date) from its ``UsageRecord`` rows.
+
+    Idempotent: the day's rows are replaced as a whole, so a re-run (or a run after late
+    records) leaves exactly one row per key that was used that day. Returns the number of
+    rows written. Records without a key (the playground) are not rolled up.
+    """
+    from itertools import groupby
+
+    from .models import UsageDaily, UsageRecord
+    from .selectors import USAGE_RECORD_FIELDS, day_bounds, usage_summarise
+
+    start, end = day_bounds(day)
+    records = (
+        UsageRecord.objects.filter(key__isnull=False, created_at__gte=start, created_at__lt=end)
+        .order_by("key_id", "created_at")
+        .values_list("key_id", *USAGE_RECORD_FIELDS)
+        .iterator(chunk_size=5000)
+    )
+    rows = [
+        UsageDaily(key_id=key_id, day=day, **usage_summarise(tuple(rest) for _key, *rest in group))
+        for key_id, group in groupby(records, key=lambda record: record[0])
+    ]
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                UsageDaily.objects.filter(day=day).delete()
+                for row in rows:
+                    row.pk = None
+                UsageDaily.objects.bulk_create(rows)
+            break
+        except IntegrityError:  # a parallel run of the same day committed first: redo
+            if attempt == 2:
+                raise
+    logger.info("usage roll-up of %s: %d keys", day, len(rows))
+    return len(rows)
