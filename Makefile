@@ -48,7 +48,7 @@ test-services: install
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 	CELERY_BROKER_URL=$(TEST_BROKER_URL) CELERY_RESULT_BACKEND=$(TEST_BROKER_URL) \
 	PORTAL_TEST_CONFIG=services VAR_DIR=$(CURDIR)/var/test-services \
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not embedded_only" $(PYTEST_ARGS)
 
 test-embedded: install
 	rm -rf var/test-embedded

@@ -49,7 +49,7 @@ def short_sentences(limit: int = 2000) -> list[str]:
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    index = min(int(round(p / 100 * (len(ordered) - 1))), len(ordered) - 1)
+    index = min(round(p / 100 * (len(ordered) - 1)), len(ordered) - 1)
     return ordered[index]
 
 

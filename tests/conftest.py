@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import pytest
@@ -70,14 +71,59 @@ def admin_user(db: None) -> Any:
     return UserFactory(username="admin", role=roles.ADMIN)
 
 
+class WorkerPair:
+    """The shared workers: started on first use (a worker takes seconds to import torch
+    and load models) and kept for the run; a test that needs the queue to itself calls
+    ``stop()`` and the next ``worker`` test starts a fresh pair."""
+
+    def __init__(self) -> None:
+        self._stack: ExitStack | None = None
+        self.details: dict[str, Any] = {}
+
+    def ensure(self) -> dict[str, Any]:
+        alive = self._stack is not None and all(
+            d["process"].poll() is None for d in (self.details, self.details["web"])
+        )
+        if not alive:
+            self.stop()
+            _require_broker()
+            stack = ExitStack()
+            web = stack.enter_context(celery_worker(queues="default,training"))
+            inference = stack.enter_context(celery_worker(queues="inference", pool="solo"))
+            self._stack, self.details = stack, {**inference, "web": web}
+        return self.details
+
+    def stop(self) -> None:
+        if self._stack is not None:
+            self._stack.close()
+        self._stack, self.details = None, {}
+
+
+@pytest.fixture(scope="session")
+def worker_pair(django_db_setup: None) -> Iterator[WorkerPair]:
+    pair = WorkerPair()
+    yield pair
+    pair.stop()
+
+
 @pytest.fixture
-def worker(transactional_db: None) -> Iterator[dict[str, Any]]:
+def worker(transactional_db: None, worker_pair: WorkerPair) -> dict[str, Any]:
     """Real Celery workers as deployed: an inference worker (solo pool, batching) and a
     web-side worker on the default and training queues, sharing the test database.
-    Yields the inference worker's details, with the other under ``"web"``."""
-    _require_broker()
-    with celery_worker(queues="default,training") as web, celery_worker(queues="inference", pool="solo") as details:
-        yield {**details, "web": web}
+    Returns the inference worker's details, with the other under ``"web"``."""
+    import time
+
+    from apps.inference.selectors import worker_list_live
+
+    details = worker_pair.ensure()
+    # Each test starts with an empty cache: wait for the next heartbeats.
+    deadline = time.monotonic() + 30
+    names = {details["hostname"], details["web"]["hostname"]}
+    while not names <= {w["hostname"] for w in worker_list_live()}:
+        if time.monotonic() > deadline:
+            pytest.fail("the shared workers stopped beating")
+        time.sleep(0.1)
+    return details
 
 
 def _require_broker() -> None:

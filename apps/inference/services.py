@@ -212,7 +212,9 @@ def inference_job_wait(*, job: InferenceJob, timeout: float) -> dict[str, Any] |
         return None
     result = classify.AsyncResult(str(job.id))
     try:
-        outcome = result.get(timeout=timeout, propagate=False, disable_sync_subtasks=False)
+        # Redis notifies waiters (pub/sub); the file backend of the embedded default is
+        # polled, every 50 ms rather than Celery's default half second.
+        outcome = result.get(timeout=timeout, interval=0.05, propagate=False, disable_sync_subtasks=False)
     except CeleryTimeout:
         return None
     return outcome if isinstance(outcome, dict) else None

@@ -16,7 +16,8 @@ import pytest
 from ..services import ROOT
 from .test_settings import SERVICE_VARS
 
-pytestmark = [pytest.mark.embedded, pytest.mark.worker]
+# The flow clears the service settings itself, so it runs once, in the embedded run.
+pytestmark = [pytest.mark.embedded, pytest.mark.embedded_only, pytest.mark.worker]
 
 
 def _free_port() -> int:
@@ -33,14 +34,24 @@ def _get(url: str) -> tuple[int, str]:
         return exc.code, exc.read().decode()
 
 
-@pytest.fixture
-def demo_env(tmp_path):
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """A fresh var/ set up the way `make demo` does it: migrate, then demo_setup (which
+    trains and publishes the demo model). Returns the environment and the first output."""
     env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARS}
-    env.update(VAR_DIR=str(tmp_path), PYTHONUNBUFFERED="1")
+    env.update(VAR_DIR=str(tmp_path_factory.mktemp("demo")), PYTHONUNBUFFERED="1")
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True
     )
-    return env
+    return env, _manage(env, "demo_setup").stdout
+
+
+def _passwords(output: str) -> dict[str, str]:
+    """The lines under "Demo users (passwords are shown only now):"."""
+    if "passwords are shown only now" not in output:
+        return {}
+    block = output.split("passwords are shown only now):", 1)[1]
+    return dict(re.findall(r"^  (\S+@example\.com)\s+(\S+)$", block, flags=re.M))
 
 
 def _manage(env, *args):
@@ -49,17 +60,17 @@ def _manage(env, *args):
     )
 
 
-def test_demo_setup_prints_passwords_once_and_a_second_run_loses_nothing(demo_env):
-    first = _manage(demo_env, "demo_setup").stdout
-    passwords = dict(re.findall(r"(\S+@example\.com)\s+(\S+)", first))
+def test_demo_setup_prints_passwords_once_and_a_second_run_loses_nothing(demo):
+    demo_env, first = demo
+    passwords = _passwords(first)
     assert set(passwords) == {"admin@example.com", "moderator@example.com", "developer@example.com"}
     second = _manage(demo_env, "demo_setup").stdout
-    assert not re.search(r"@example\.com\s+\S+", second)
+    assert _passwords(second) == {}
     check = (
         "import django, json; django.setup(); from apps.accounts.models import User;"
         f"p = {json.dumps(passwords)};"
         "print(json.dumps({u.email: [u.check_password(p[u.email]), u.is_staff, sorted(g.name for g in u.groups.all())]"
-        " for u in User.objects.all()}))"
+        " for u in User.objects.filter(email__in=p)}))"
     )
     out = subprocess.run(
         [sys.executable, "-c", check],
@@ -75,8 +86,8 @@ def test_demo_setup_prints_passwords_once_and_a_second_run_loses_nothing(demo_en
     assert users["developer@example.com"] == [True, False, ["Developer"]]
 
 
-def test_rundemo_serves_pages_with_a_live_worker_and_ctrl_c_stops_both(demo_env):
-    _manage(demo_env, "demo_setup")
+def test_rundemo_serves_pages_with_a_live_worker_and_ctrl_c_stops_both(demo):
+    demo_env, _first = demo
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "manage.py", "rundemo", "--port", str(port)],
@@ -104,6 +115,10 @@ def test_rundemo_serves_pages_with_a_live_worker_and_ctrl_c_stops_both(demo_env)
         assert _get(base + "/")[0] == 200
         assert _get(base + "/accounts/signup/")[0] == 200
         assert _get(base + "/zh-hans/accounts/login/")[0] == 200
+        # The demo model was trained and published by demo_setup, and the worker warmed it.
+        assert _get(base + "/models/sentiment-demo/")[0] == 200
+        loaded = [m for w in ready["checks"]["workers"]["workers"] for m in (w.get("models") or [])]
+        assert any(m.startswith("sentiment-demo/") for m in loaded), loaded
     finally:
         process.send_signal(signal.SIGINT)
         out, _ = process.communicate(timeout=60)

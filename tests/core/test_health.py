@@ -12,7 +12,10 @@ def test_healthz_answers_without_touching_anything(client):
     assert response.json() == {"status": "ok"}
 
 
-def test_readyz_is_503_without_a_live_inference_worker(client):
+def test_readyz_is_503_without_a_live_inference_worker(client, settings):
+    # Heartbeats older than the TTL do not count; with a TTL of 0 none is fresh, whatever
+    # workers other tests left running.
+    settings.WORKER_HEARTBEAT_TTL = 0
     response = client.get(reverse("readyz"))
     assert response.status_code == 503
     body = response.json()
@@ -38,7 +41,14 @@ def test_readyz_is_503_when_the_broker_is_unreachable(client, settings):
 
 @pytest.mark.worker
 @pytest.mark.embedded
-def test_readyz_reports_a_live_worker_and_drops_it_when_it_stops(client, worker):
+def test_readyz_reports_a_live_worker_and_drops_it_when_it_stops(client, transactional_db):
+    from ..services import celery_worker
+
+    with celery_worker(queues="inference", pool="solo") as worker:
+        _readyz_sees_and_loses(client, worker)
+
+
+def _readyz_sees_and_loses(client, worker):
     response = client.get(reverse("readyz"))
     assert response.status_code == 200, response.json()
     workers = response.json()["checks"]["workers"]

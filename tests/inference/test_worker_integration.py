@@ -62,13 +62,16 @@ def test_twenty_concurrent_jobs_are_served_in_fewer_forward_passes_than_jobs(wor
     assert max(o["batch_size"] for o in outcomes) > 1
 
 
-def test_a_worker_killed_mid_batch_loses_no_job_and_each_completes_once(transactional_db, owner, fixed_head_artifact):
+def test_a_worker_killed_mid_batch_loses_no_job_and_each_completes_once(
+    transactional_db, owner, fixed_head_artifact, worker_pair
+):
     # Redis only: its unacknowledged messages come back after the visibility timeout. The
     # file-system broker of the embedded default relies on the reconciler instead.
     from portal.celery import app
 
     if not app.conf.broker_url.startswith("redis"):
         pytest.skip("needs the Redis broker (runs in the PostgreSQL + Redis configuration)")
+    worker_pair.stop()  # this test's own workers must be the only consumers
     make_version(fixed_head_artifact, slug="slow", version=1)
     from apps.mlmodels.models import ModelVersion
 
