@@ -124,3 +124,20 @@ def test_reconciler_resends_stuck_jobs_and_fails_poison_ones(
     assert poison.status == JobStatus.FAILED
     assert "given up" in poison.error["detail"]
     assert fresh.status == JobStatus.QUEUED
+
+
+def test_publishing_a_version_writes_the_manifest_workers_warm_from(
+    fixed_head_artifact, django_capture_on_commit_callbacks
+):
+    from apps.mlmodels.models import VersionStatus
+    from apps.mlmodels.services import model_version_publish
+
+    from ..models import make_version
+
+    version = make_version(fixed_head_artifact, slug="manifested", status=VersionStatus.DRAFT)
+    assert cache.get(worker.MANIFEST_KEY) is None
+    with django_capture_on_commit_callbacks(execute=True):
+        model_version_publish(version=version)
+    manifest = cache.get(worker.MANIFEST_KEY)
+    assert [(m["slug"], m["version"]) for m in manifest] == [("manifested", 1)]
+    assert worker.warm_up(manifest) == ["manifested/v1"]
