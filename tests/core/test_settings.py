@@ -94,3 +94,28 @@ def test_production_refuses_to_start_without_a_secret_key_or_hosts(tmp_path, mis
     )
     assert result.returncode != 0
     assert missing in result.stderr
+
+
+def test_github_login_turns_on_by_configuration_alone(tmp_path):
+    probe = (
+        "import django, json; django.setup(); from django.conf import settings;"
+        "print(json.dumps({'apps': [a for a in settings.INSTALLED_APPS if 'github' in a],"
+        " 'providers': {k: v['APPS'][0]['client_id'] for k, v in settings.SOCIALACCOUNT_PROVIDERS.items()}}))"
+    )
+
+    def run(**values):
+        out = subprocess.run(
+            [sys.executable, "-c", probe],
+            cwd=ROOT,
+            env=_env(tmp_path, **values),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    assert run() == {"apps": [], "providers": {}}
+    on = run(GITHUB_CLIENT_ID="abc", GITHUB_CLIENT_SECRET="shh")
+    assert on["apps"] == ["allauth.socialaccount.providers.github"]
+    assert on["providers"] == {"github": "abc"}
+    assert run(GITHUB_CLIENT_ID="abc") == {"apps": [], "providers": {}}  # both or nothing
