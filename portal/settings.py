@@ -259,6 +259,13 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
 }
+# Proxies in front of the web server that append to X-Forwarded-For (nginx: 1). The
+# client's address is the entry that many hops from the end; with 0 it is the peer.
+NUM_PROXIES = env.int("NUM_PROXIES", default=1 if PRODUCTION else 0)
+# Models a visitor without an account may try in the playground, and how many runs an
+# hour per address (IPv6: per /64).
+PLAYGROUND_ANONYMOUS_MODELS = env.list("PLAYGROUND_ANONYMOUS_MODELS", default=["sentiment-demo"])
+PLAYGROUND_ANONYMOUS_RUNS_PER_HOUR = env.int("PLAYGROUND_ANONYMOUS_RUNS_PER_HOUR", default=5)
 # API versions and their state; a deprecated one answers with Deprecation, Sunset and Link.
 API_VERSIONS: dict[str, dict[str, str]] = {"v1": {"status": "current"}}
 

@@ -11,9 +11,17 @@ from .services import apikey_authenticate
 
 
 def client_ip(request: Any) -> str | None:
-    # Behind nginx the peer is the proxy; the first X-Forwarded-For hop is the client.
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    return (forwarded.split(",")[0].strip() or request.META.get("REMOTE_ADDR")) or None
+    """The client's address. Behind NUM_PROXIES proxies it is that many entries from the
+    end of X-Forwarded-For (each proxy appends the peer it saw); earlier entries are
+    whatever the client chose to send, so they never count."""
+    from django.conf import settings
+
+    proxies = settings.NUM_PROXIES
+    if proxies > 0:
+        hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+        if len(hops) >= proxies:
+            return hops[-proxies]
+    return request.META.get("REMOTE_ADDR") or None
 
 
 class APIKeyAuthentication(BaseAuthentication):

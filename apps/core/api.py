@@ -1,16 +1,28 @@
-"""The base of every v1 endpoint: scopes, rate limit, RateLimit-* headers, usage records."""
+"""The base of every v1 endpoint: scopes, rate limit, RateLimit-* headers, usage records.
+
+Visitors without an account: an endpoint may let a browser on this site through without
+a key or session (``anonymous_allowed``), for the playground's demo. Such a visitor must
+hold the CSRF cookie and, on unsafe methods, echo it (the same check a session gets), so
+an outside program without a key still gets 401; and it may run the models in
+``PLAYGROUND_ANONYMOUS_MODELS`` only ``PLAYGROUND_ANONYMOUS_RUNS_PER_HOUR`` times an hour
+per address, on top of the per-minute limit every caller has.
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import time
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
+from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.apikeys.auth import client_ip
+from apps.apikeys.auth import PlaygroundSessionAuthentication, client_ip
 from apps.apikeys.limits import RateDecision, rate_limit_take
 from apps.apikeys.models import APIKey, UsageRecord
 from apps.apikeys.plans import plan_default
@@ -27,16 +39,101 @@ def subject_of(request: Request) -> tuple[str, Any]:
     return f"ip:{client_ip(request)}", plan_default()
 
 
+ANONYMOUS_WINDOW_SECONDS = 3600
+
+
+def anonymous_models() -> list[str]:
+    """Model ids a visitor without an account may run from the playground."""
+    return list(getattr(settings, "PLAYGROUND_ANONYMOUS_MODELS", ["sentiment-demo"]))
+
+
+def anonymous_runs_per_hour() -> int:
+    return int(getattr(settings, "PLAYGROUND_ANONYMOUS_RUNS_PER_HOUR", 5))
+
+
+def anonymous_browser(request: Request) -> bool:
+    """True for a browser that loaded a page of this site: it holds the CSRF cookie and,
+    on unsafe methods, sends it back in ``X-CSRFToken`` (Django's own check)."""
+    if settings.CSRF_COOKIE_NAME not in request.COOKIES:
+        return False
+    try:
+        PlaygroundSessionAuthentication().enforce_csrf(request)
+    except exceptions.PermissionDenied:
+        return False
+    return True
+
+
+def visitor_address(request: Any) -> str | None:
+    """The address a visitor's runs are counted against (see ``client_ip``)."""
+    return client_ip(request)
+
+
+def _address_subject(ip: str | None) -> str:
+    # One IPv6 visitor usually holds a whole /64: count the network, not the address.
+    if not ip:
+        return "unknown"
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip[:45]
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
+    return str(address)
+
+
+def _anonymous_window(ip: str | None) -> tuple[str, int]:
+    now = time.time()
+    window = int(now // ANONYMOUS_WINDOW_SECONDS)
+    reset = max(math.ceil((window + 1) * ANONYMOUS_WINDOW_SECONDS - now), 1)
+    return f"playground:anon:{_address_subject(ip)}:{window}", reset
+
+
+def anonymous_run_take(*, ip: str | None, limit: int) -> RateDecision:
+    """Count one run of a visitor at ``ip`` in the current hour (a fixed window).
+
+    With Redis the count is one atomic INCR; the file cache of the embedded default
+    reads and writes, so two truly simultaneous runs may count once (a demo allowance,
+    not a bill)."""
+    key, reset = _anonymous_window(ip)
+    cache.add(key, 0, timeout=ANONYMOUS_WINDOW_SECONDS + 60)
+    try:
+        used = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=ANONYMOUS_WINDOW_SECONDS + 60)
+        used = 1
+    # Backends that emulate incr with a plain set would otherwise shorten the expiry.
+    cache.touch(key, ANONYMOUS_WINDOW_SECONDS + 60)
+    allowed = used <= limit
+    return RateDecision(
+        allowed=allowed,
+        limit=limit,
+        remaining=max(limit - used, 0),
+        reset_seconds=reset,
+        retry_after=0 if allowed else reset,
+    )
+
+
+def anonymous_runs_left(*, ip: str | None) -> tuple[int, int]:
+    """``(runs left, seconds until the window resets)`` for a visitor, without counting."""
+    key, reset = _anonymous_window(ip)
+    return max(anonymous_runs_per_hour() - int(cache.get(key) or 0), 0), reset
+
+
 class PortalAPIView(APIView):
     required_scope: str | None = None
     usage_endpoint = ""
+
+    def anonymous_allowed(self, request: Request) -> bool:
+        """Whether a caller without a key or session may go on to the handler, which
+        then applies its own rules. Endpoints other than the playground's say no."""
+        return False
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         self._started = time.perf_counter()
         self._rate: RateDecision | None = None
         self._usage: dict[str, Any] = {}
         super().initial(request, *args, **kwargs)
-        if not (request.user and request.user.is_authenticated):
+        if not (request.user and request.user.is_authenticated) and not self.anonymous_allowed(request):
             raise AuthenticationRequired("Send an API key: Authorization: Bearer pk_...")
         key = request.auth if isinstance(request.auth, APIKey) else None
         if key is not None and self.required_scope and self.required_scope not in key.scopes:
@@ -52,6 +149,20 @@ class PortalAPIView(APIView):
                 headers={"Retry-After": str(self._rate.retry_after)},
             )
         return self._rate
+
+    def take_anonymous_run(self, request: Request) -> RateDecision:
+        """Count a visitor's run against the hourly allowance; the response's RateLimit-*
+        headers then describe that allowance. Raises ``RateLimited`` past it."""
+        limit = anonymous_runs_per_hour()
+        decision = anonymous_run_take(ip=visitor_address(request), limit=limit)
+        self._rate = decision
+        if not decision.allowed:
+            raise RateLimited(
+                f"Visitors without an account may run the demo {limit} times an hour; sign in to go on "
+                f"(it is free), or retry in {decision.retry_after} s.",
+                headers={"Retry-After": str(decision.retry_after)},
+            )
+        return decision
 
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)

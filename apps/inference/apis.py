@@ -1,3 +1,11 @@
+"""POST /api/v1/classify and GET /api/v1/jobs/{id}.
+
+Callers: an API key, the signed-in session (the playground, with CSRF), or a visitor's
+browser without an account, which may run only ``PLAYGROUND_ANONYMOUS_MODELS`` a few
+times an hour (see apps/core/api.py). A visitor's jobs have no owner; their ids are kept
+in the visitor's session, and only that session can read them back.
+"""
+
 from __future__ import annotations
 
 import hashlib
@@ -15,24 +23,30 @@ from rest_framework.response import Response
 
 from apps.apikeys.limits import quota_consume, quota_refund
 from apps.apikeys.models import APIKey, IdempotencyRecord
-from apps.core.api import PortalAPIView, subject_of
+from apps.core.api import PortalAPIView, anonymous_browser, anonymous_models, subject_of
 from apps.core.api_docs import RATE_HEADERS, problems
 from apps.core.errors import (
+    AuthenticationRequired,
     ConcurrencyLimited,
     IdempotencyConflict,
     InvalidInput,
     ModelNotAllowed,
+    NotFound,
     QuotaExceeded,
 )
 from apps.mlmodels.models import VersionStatus
 from apps.mlmodels.selectors import model_version_serving
 
 from .models import OPEN_STATUSES, InferenceJob, JobSource, JobStatus
-from .selectors import job_get_visible
+from .selectors import job_get_visible, worker_list_live
 from .services import inference_inputs_validate, inference_job_outcome, inference_job_submit, inference_job_wait
 
 MAX_WAIT = 30
+MAX_VERSION = 2**31 - 1
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
+# A visitor's session remembers this many of its latest job ids.
+ANONYMOUS_JOBS_KEPT = 50
+ANONYMOUS_JOBS_SESSION_KEY = "inference:anonymous_jobs"
 
 
 class ResultSerializer(serializers.Serializer):
@@ -65,15 +79,34 @@ class JobSerializer(serializers.Serializer):
     warnings = serializers.ListField(child=serializers.CharField(), required=False)
 
 
+class QueueSerializer(serializers.Serializer):
+    jobs_ahead = serializers.IntegerField(help_text="Queued jobs that were sent before this one.")
+    position = serializers.IntegerField(help_text="This job's place in the queue (jobs_ahead + 1).")
+    workers_online = serializers.IntegerField(help_text="Inference workers with a fresh heartbeat; 0: none online.")
+
+
 class PendingSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     status = serializers.CharField()
     url = serializers.URLField()
+    model = serializers.CharField(required=False)
+    version = serializers.IntegerField(required=False)
+    queue = QueueSerializer(required=False, help_text="Where the job stands while it waits or runs.")
+    worker = serializers.CharField(required=False, help_text="The worker running the job (status running).")
+    batch_size = serializers.IntegerField(
+        required=False, allow_null=True, help_text="Inputs in the batch that is running it (status running)."
+    )
     warnings = serializers.ListField(child=serializers.CharField(), required=False)
 
 
 class ClassifyRequest(serializers.Serializer):
     model = serializers.CharField(help_text="A model id from GET /api/v1/models.")
+    version = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_VERSION,
+        required=False,
+        help_text="A published or deprecated version of the model; without it the newest published one answers.",
+    )
     inputs = serializers.ListField(
         # Text with at least one visible character and no NUL, 1-2000 characters.
         child=serializers.RegexField(r"^[^\x00]*[^\x00\s][^\x00]*$", min_length=1, max_length=2000),
@@ -95,13 +128,32 @@ def _warnings(job: InferenceJob) -> list[str]:
     return []
 
 
+def queue_json(job: InferenceJob) -> dict[str, int]:
+    """Where an open job stands: queued jobs sent before it, and live inference workers."""
+    from portal.celery import INFERENCE_QUEUE
+
+    ahead = InferenceJob.objects.filter(status=JobStatus.QUEUED, queued_at__lt=job.queued_at).count()
+    workers = worker_list_live(queue=INFERENCE_QUEUE)
+    return {"jobs_ahead": ahead, "position": ahead + 1, "workers_online": len(workers)}
+
+
 def job_json(job: InferenceJob, outcome: dict[str, Any] | None, request: Request) -> tuple[dict[str, Any], int]:
     """The job as the API shows it, from the worker's outcome when there is one, else
     from the row; with the HTTP status (200 finished, 202 not yet)."""
     finished = outcome is not None or job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
     if not finished:
         url = request.build_absolute_uri(reverse("api-v1:job", kwargs={"job_id": job.id}))
-        body = {"id": str(job.id), "status": job.status, "url": url}
+        body: dict[str, Any] = {
+            "id": str(job.id),
+            "status": job.status,
+            "url": url,
+            "model": job.model_version.model.slug,
+            "version": job.model_version.version,
+            "queue": queue_json(job),
+        }
+        if job.status == JobStatus.RUNNING:
+            body["worker"] = job.worker
+            body["batch_size"] = job.batch_size
         if warnings := _warnings(job):
             body["warnings"] = warnings
         return body, 202
@@ -137,18 +189,54 @@ def job_json(job: InferenceJob, outcome: dict[str, Any] | None, request: Request
 
 def _body_hash(data: dict[str, Any]) -> str:
     canonical = {"model": data.get("model"), "inputs": data.get("inputs")}
+    if data.get("version") is not None:  # absent: the same hash as before `version` existed
+        canonical["version"] = data.get("version")
     return hashlib.sha256(json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def anonymous_job_ids(request: Request) -> list[str]:
+    """The ids of the jobs this visitor's session sent, newest last."""
+    session = getattr(request, "session", None)
+    return list(session.get(ANONYMOUS_JOBS_SESSION_KEY, [])) if session is not None else []
+
+
+def _anonymous_job_remember(request: Request, job: InferenceJob) -> None:
+    ids = [*anonymous_job_ids(request), str(job.id)][-ANONYMOUS_JOBS_KEPT:]
+    request.session[ANONYMOUS_JOBS_SESSION_KEY] = ids
+
+
+def _anonymous_job_get(request: Request, job_id: str) -> InferenceJob:
+    """A visitor's own job: its id is in the session and it has no owner; else NotFound.
+
+    Here rather than in selectors.py because the visitor is a session, not a user."""
+    import uuid
+
+    try:
+        key = uuid.UUID(str(job_id))
+    except ValueError:
+        raise NotFound("No job has this id.") from None
+    if str(key) not in anonymous_job_ids(request):
+        raise NotFound("No job has this id, or it is not yours.")
+    job = InferenceJob.objects.select_related("model_version__model").filter(id=key, owner__isnull=True).first()
+    if job is None:
+        raise NotFound("No job has this id, or it is not yours.")
+    return job
 
 
 class ClassifyAPI(PortalAPIView):
     required_scope = "inference:write"
     usage_endpoint = "POST /classify"
 
+    def anonymous_allowed(self, request: Request) -> bool:
+        return anonymous_browser(request)
+
     @extend_schema(
         summary="Classify texts",
         description=(
             "Queues one job for 1-32 inputs and waits up to `wait` seconds (0-30, default 10) for it. "
-            "Returns 200 with results when it finished in time, else 202 with the job URL to poll. "
+            "Returns 200 with results when it finished in time, else 202 with the job URL to poll "
+            "and where the job stands (`queue`: jobs ahead, workers online). "
+            "`version` picks a published or deprecated version; without it the newest published one answers. "
             "Send `Idempotency-Key` to make retries safe: the same key and body within 24 h return the "
             "same job; the same key with another body is a 409."
         ),
@@ -180,14 +268,26 @@ class ClassifyAPI(PortalAPIView):
         model = data.get("model")
         if not isinstance(model, str) or not model:
             raise InvalidInput("`model` must be a model id, e.g. sentiment-demo.")
+        version = data.get("version")
+        if version is not None and (
+            isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_VERSION
+        ):
+            raise InvalidInput("`version` must be a version number (1, 2, ...), or left out for the newest.")
         inputs = inference_inputs_validate(data.get("inputs"))
+        anonymous = not request.user.is_authenticated
+        if anonymous and model not in anonymous_models():
+            allowed = ", ".join(anonymous_models()) or "none"
+            raise AuthenticationRequired(
+                f"Sign in or send an API key to use {model!r}. Visitors may try these models: {allowed}."
+            )
         key = request.auth if isinstance(request.auth, APIKey) else None
         if key is not None and key.allowed_models and model not in key.allowed_models:
             raise ModelNotAllowed(f"This key may only use: {', '.join(key.allowed_models)}.")
-        model_version_serving(slug=model)  # not found / retired before anything is counted
+        model_version_serving(slug=model, version=version)  # not found / retired before anything is counted
         subject, limits = subject_of(request)
 
-        idempotency_key = request.headers.get("Idempotency-Key", "").strip()[:200]
+        # A visitor's idempotency records would be shared by everyone behind one address.
+        idempotency_key = "" if anonymous else request.headers.get("Idempotency-Key", "").strip()[:200]
         body_hash = _body_hash(data)
         if idempotency_key:
             existing = self._replay(subject, idempotency_key, body_hash)
@@ -197,11 +297,19 @@ class ClassifyAPI(PortalAPIView):
         open_jobs = InferenceJob.objects.filter(
             status__in=OPEN_STATUSES, queued_at__gte=timezone.now() - timedelta(minutes=10)
         )
-        open_jobs = open_jobs.filter(api_key=key) if key else open_jobs.filter(owner=request.user, api_key__isnull=True)
+        if anonymous:
+            open_jobs = open_jobs.filter(id__in=anonymous_job_ids(request), owner__isnull=True)
+        elif key:
+            open_jobs = open_jobs.filter(api_key=key)
+        else:
+            open_jobs = open_jobs.filter(owner=request.user, api_key__isnull=True)
         if open_jobs.count() >= limits.max_concurrent_jobs:
             raise ConcurrencyLimited(
                 f"At most {limits.max_concurrent_jobs} jobs may be in flight; wait for one to finish."
             )
+        if anonymous:
+            # After validation, so that a refused input costs the visitor no try.
+            self.take_anonymous_run(request)
         quota = quota_consume(subject=subject, limit=limits.inputs_per_month, amount=len(inputs))
         if not quota.allowed:
             raise QuotaExceeded(
@@ -214,6 +322,7 @@ class ClassifyAPI(PortalAPIView):
                     owner=request.user,
                     model=model,
                     inputs=inputs,
+                    version=version,
                     api_key=key,
                     source=JobSource.API if key else JobSource.PLAYGROUND,
                 )
@@ -230,6 +339,8 @@ class ClassifyAPI(PortalAPIView):
             quota_refund(subject=subject, amount=len(inputs))
             raise
         self._usage["inputs"] = len(inputs)
+        if anonymous:
+            _anonymous_job_remember(request, job)
         return self._respond(request, job, wait)
 
     def _replay(self, subject: str, idempotency_key: str, body_hash: str) -> InferenceJob | None:
@@ -260,12 +371,20 @@ class JobAPI(PortalAPIView):
     required_scope = "jobs:read"
     usage_endpoint = "GET /jobs/{id}"
 
+    def anonymous_allowed(self, request: Request) -> bool:
+        # Only a visitor's session that sent jobs; any other caller without a key still
+        # learns that it needs one.
+        return bool(anonymous_job_ids(request))
+
     @extend_schema(
         summary="A job you submitted",
         responses={200: JobSerializer, 202: PendingSerializer, **problems(401, 403, 404, 429)},
     )
     def get(self, request: Request, job_id: str) -> Response:
-        job = job_get_visible(job_id=job_id, viewer=request.user)
+        if request.user.is_authenticated:
+            job = job_get_visible(job_id=job_id, viewer=request.user)
+        else:
+            job = _anonymous_job_get(request, job_id)
         outcome = inference_job_outcome(job=job) if job.status in OPEN_STATUSES else None
         body, status = job_json(job, outcome, request)
         return Response(body, status=status)

@@ -1,13 +1,14 @@
 from django.urls import path
-from django.utils.translation import gettext_lazy as _
 
-from apps.core.sections import section_view
+from . import apis, views
 
 app_name = "playground"
 
-_playground = section_view(heading=_("Playground"), summary=_("Try every published model in the browser."))
-
 urlpatterns = [
-    path("playground/", _playground, name="index"),
-    path("playground/<slug:model>/", _playground, name="model"),
+    path("playground/", views.index, name="index"),
+    # Two segments, so that no model id can shadow them.
+    path("playground/api/runs/", apis.RunListAPI.as_view(), name="runs"),
+    path("playground/api/runs/<uuid:run_id>/", apis.RunDetailAPI.as_view(), name="run_api"),
+    path("playground/runs/<slug:token>/", views.run_page, name="run"),
+    path("playground/<slug:model>/", views.index, name="model"),
 ]
