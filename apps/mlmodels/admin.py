@@ -234,7 +234,7 @@ class TrainingRunStartForm(forms.Form):
     description = forms.CharField(max_length=240, required=False)
     train_path = forms.CharField(label=_("train file"), help_text=_("e.g. ../shared/data/sst2/train.tsv"))
     eval_path = forms.CharField(
-        label=_("eval file"), required=False, help_text=_("Empty: a stratified 10 % of train is held out.")
+        label=_("eval file"), required=False, help_text=_("Empty: a stratified tenth of train is held out.")
     )
     test_path = forms.CharField(label=_("test file"), required=False)
     labels = forms.CharField(
