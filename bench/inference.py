@@ -17,6 +17,7 @@ VAR_DIR, so it touches none of your data. Sentences are short ones from
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -117,6 +118,8 @@ def bench_raw(artifact: Path, sentences: list[str], quick: bool) -> dict[int, di
 
 
 def bench_e2e(sentences: list[str], concurrency: int, total: int) -> dict[str, float]:
+    from django.db import connection
+
     from apps.inference.services import inference_job_submit, inference_job_wait
 
     latencies: list[float] = []
@@ -137,15 +140,25 @@ def bench_e2e(sentences: list[str], concurrency: int, total: int) -> dict[str, f
             latencies.append(elapsed)
             batch_sizes.append(outcome["batch_size"])
 
-    # Warm-up so the first figures do not include connection set-up.
     with ThreadPoolExecutor(concurrency) as pool:
+        # Warm-up so the first figures do not include connection set-up.
         list(pool.map(one, range(min(concurrency * 2, 32))))
-    latencies.clear()
-    batch_sizes.clear()
-    started = time.perf_counter()
-    with ThreadPoolExecutor(concurrency) as pool:
+        latencies.clear()
+        batch_sizes.clear()
+        started = time.perf_counter()
         list(pool.map(one, range(total)))
-    elapsed = time.perf_counter() - started
+        elapsed = time.perf_counter() - started
+        # Each thread holds a database connection: close them in their own threads (one
+        # task per thread, held at a barrier) so runs do not pile up connections.
+        barrier = threading.Barrier(concurrency)
+
+        def close(_i: int) -> None:
+            connection.close()
+            # Fewer threads than workers may have been started: a broken barrier is fine.
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait(timeout=2)
+
+        list(pool.map(close, range(concurrency)))
     return {
         "per_s": len(latencies) / elapsed,
         "p50": percentile(latencies, 50),
