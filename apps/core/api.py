@@ -63,11 +63,6 @@ def anonymous_browser(request: Request) -> bool:
     return True
 
 
-def visitor_address(request: Any) -> str | None:
-    """The address a visitor's runs are counted against (see ``client_ip``)."""
-    return client_ip(request)
-
-
 def _address_subject(ip: str | None) -> str:
     # One IPv6 visitor usually holds a whole /64: count the network, not the address.
     if not ip:
@@ -154,7 +149,7 @@ class PortalAPIView(APIView):
         """Count a visitor's run against the hourly allowance; the response's RateLimit-*
         headers then describe that allowance. Raises ``RateLimited`` past it."""
         limit = anonymous_runs_per_hour()
-        decision = anonymous_run_take(ip=visitor_address(request), limit=limit)
+        decision = anonymous_run_take(ip=client_ip(request), limit=limit)
         self._rate = decision
         if not decision.allowed:
             raise RateLimited(

@@ -18,8 +18,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from apps.apikeys.auth import client_ip
 from apps.apikeys.plans import plan_default
-from apps.core.api import anonymous_models, anonymous_runs_left, anonymous_runs_per_hour, visitor_address
+from apps.core.api import anonymous_models, anonymous_runs_left, anonymous_runs_per_hour
 from apps.inference.models import JobStatus
 from apps.inference.services import MAX_CHARS, MAX_INPUTS
 
@@ -216,7 +217,7 @@ def index(request: HttpRequest, model: str | None = None) -> HttpResponse:
         selected = ids[0] if ids else ""
     inputs = [text for text in request.GET.getlist("input") if text.strip()][:MAX_INPUTS]
     authenticated = request.user.is_authenticated
-    runs_left = 0 if authenticated else anonymous_runs_left(ip=visitor_address(request))[0]
+    runs_left = 0 if authenticated else anonymous_runs_left(ip=client_ip(request))[0]
     keys_url = reverse("apikeys:key_list")
     classify_url = reverse("api-v1:classify")
     config = {

@@ -183,3 +183,14 @@ def test_the_openapi_schema_and_docs_pages_are_served_locally(client):
     assert "cdn" not in docs.lower()
     assert "cdn" not in redoc.lower()
     assert "/static/drf_spectacular_sidecar/" in docs
+
+
+def test_a_deprecated_version_still_answers_with_a_warning_and_a_retired_one_refuses(api, fixed_head_artifact):
+    from apps.mlmodels.models import VersionStatus
+
+    make_version(fixed_head_artifact, slug="old-model", status=VersionStatus.DEPRECATED)
+    response = api.post("classify", {"model": "old-model", "inputs": ["still here?"], "wait": 0})
+    assert response.status_code == 202
+    assert "deprecated" in response.json()["warnings"][0]
+    make_version(fixed_head_artifact, slug="gone-model", status=VersionStatus.RETIRED)
+    _assert_problem(api.post("classify", {"model": "gone-model", "inputs": ["x"], "wait": 0}), 410, "model_retired")

@@ -82,7 +82,7 @@ def test_a_worker_killed_mid_batch_loses_no_job_and_each_completes_once(
     # dead worker had taken off Redis but not yet registered as unacknowledged is gone
     # from the broker, and only the reconciler (the job row is the truth) sends it again.
     reconciling = worker_env(INFERENCE_LEASE_SECONDS="25", INFERENCE_RECONCILE_EVERY="3")
-    with celery_worker(queues="default,training", env=reconciling, beat=True) as web:
+    with celery_worker(queues="default,training", env=reconciling, beat=True):
         first = celery_worker(queues="inference", pool="solo")
         doomed = first.__enter__()
         try:
@@ -103,7 +103,6 @@ def test_a_worker_killed_mid_batch_loses_no_job_and_each_completes_once(
         env = worker_env(CELERY_VISIBILITY_TIMEOUT="20", INFERENCE_TIME_LIMIT="15")
         with celery_worker(queues="inference", pool="solo", env=env) as rescuer:
             rows = _wait_rows(ids, lambda rows: all(r.status == JobStatus.SUCCEEDED for r in rows), 150)
-    assert web["hostname"]
     for row in rows:
         assert len(row.results) == 32
         if row.id in interrupted:
