@@ -123,6 +123,13 @@ def _worker_ready(sender: Any, **_: Any) -> None:
 
 @signals.worker_shutdown.connect
 def _stop_heartbeat(sender: Any, **_: Any) -> None:
-    from apps.inference.heartbeat import stop_heartbeat
+    import logging
 
+    from apps.inference.heartbeat import stop_heartbeat
+    from apps.inference.worker import flush_records
+
+    try:
+        flush_records()  # reports still gathered go before the worker leaves
+    except Exception:  # the reconciler and the next worker record them instead
+        logging.getLogger(__name__).warning("could not send the last inference reports", exc_info=True)
     stop_heartbeat(sender)

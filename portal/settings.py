@@ -207,6 +207,11 @@ INFERENCE_BATCH_SIZE = env.int("INFERENCE_BATCH_SIZE", default=32)
 INFERENCE_FLUSH_MS = env.float("INFERENCE_FLUSH_MS", default=2.0)
 # While more jobs already wait in the broker, a flush is held up to this long to fill up.
 INFERENCE_MAX_WAIT_MS = env.float("INFERENCE_MAX_WAIT_MS", default=30.0)
+# A flush expected to run longer than this marks its jobs "running" before it starts; a
+# shorter one goes straight to its outcome (one database write per job instead of two).
+INFERENCE_RUNNING_REPORT_MS = env.float("INFERENCE_RUNNING_REPORT_MS", default=250.0)
+# Outcomes are sent to the web side in one message per this many ms (0: each flush at once).
+INFERENCE_RECORD_DELAY_MS = env.float("INFERENCE_RECORD_DELAY_MS", default=200.0)
 # Hard time limit of one inference batch, in seconds; must stay below the visibility timeout.
 INFERENCE_TIME_LIMIT = env.int("INFERENCE_TIME_LIMIT", default=30)
 INFERENCE_MODEL_CACHE_SIZE = env.int("INFERENCE_MODEL_CACHE_SIZE", default=3)

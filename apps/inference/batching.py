@@ -41,6 +41,13 @@ class InferenceBatches(Batches):
             logger.debug("could not read the queue length", exc_info=True)
             return 0
 
+    def Strategy(self, task: Any, app: Any, consumer: Any) -> Any:  # Celery's name: keeps its case
+        from . import worker
+
+        timer = consumer.timer
+        worker.use_timer(lambda seconds, callback: timer.call_after(seconds, callback))
+        return super().Strategy(task, app, consumer)
+
     def _do_flush(self) -> None:
         buffered = self._buffer.qsize()
         max_wait = settings.INFERENCE_MAX_WAIT_MS / 1000

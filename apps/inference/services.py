@@ -70,7 +70,7 @@ def inference_job_submit(
     written or queued.
     """
     inputs = inference_inputs_validate(inputs)
-    model_version = model_version_serving(slug=model, version=version)
+    model_version = model_version_serving(slug=model, version=version, for_queue=True)
     with transaction.atomic():
         job = InferenceJob.objects.create(
             owner=owner if getattr(owner, "is_authenticated", False) else None,

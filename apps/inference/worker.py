@@ -10,11 +10,18 @@ Redelivery: a job's delivery count lives in the cache. A job seen again after it
 died is run on its own, after its neighbours, so a poison input cannot take a whole batch
 down with it more than once; past ``INFERENCE_MAX_ATTEMPTS`` it fails without running.
 A job already finished is skipped, so a redelivered message completes nothing twice.
+
+Reports to the web side are gathered over ``INFERENCE_RECORD_DELAY_MS`` into one message.
+Jobs are reported "running" before a flush only when the flush is expected to take longer
+than ``INFERENCE_RUNNING_REPORT_MS`` (from the time per character of the model's earlier
+passes on this worker; a model not yet timed always reports). A short flush goes straight
+to its outcome: a status that would last a few milliseconds is not worth a database write.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections import defaultdict
@@ -39,6 +46,8 @@ DONE_KEY = "inference:done:"
 MEMORY_SECONDS = 24 * 3600
 
 _classifiers: ClassifierCache | None = None
+# Milliseconds of forward pass per input character, per model version (moving average).
+_ms_per_char: dict[Any, float] = {}
 
 
 def classifiers() -> ClassifierCache:
@@ -77,9 +86,59 @@ def _attempt(job_id: str) -> int:
         return 1
 
 
+# Outcomes waiting to go to the recording task, and how to send them later: the batched
+# task installs the worker's event-loop timer (``use_timer``); without one (a direct call)
+# every report goes at once.
+_unrecorded: list[dict[str, Any]] = []
+_schedule: Any = None
+_record_due = False
+_record_lock = threading.Lock()
+RECORD_MAX_OUTCOMES = 512
+
+
+def use_timer(schedule: Any) -> None:
+    """Let ``schedule(seconds, callback)`` delay recording (the worker's event loop)."""
+    global _schedule
+    _schedule = schedule
+
+
+def _record(outcomes: list[dict[str, Any]]) -> None:
+    """Send ``outcomes`` to the recording task, gathered over ``INFERENCE_RECORD_DELAY_MS``.
+
+    One message (and one transaction on the web side) then covers every flush of that
+    window. Delayed outcomes are safe: callers already have them from the result backend,
+    and if the worker dies first the reconciler re-sends the job, whose finished outcome
+    the next worker records again (``process``).
+    """
+    global _record_due
+    delay = settings.INFERENCE_RECORD_DELAY_MS / 1000
+    with _record_lock:  # the timer may run in its own thread (transports without an event loop)
+        _unrecorded.extend(outcomes)
+        now = _schedule is None or delay <= 0 or len(_unrecorded) >= RECORD_MAX_OUTCOMES
+        later = not now and not _record_due
+        _record_due = _record_due or later
+    if now:
+        flush_records()
+    elif later:
+        _schedule(delay, flush_records)
+
+
+def flush_records() -> None:
+    """Send every outcome not yet sent to the recording task (also at worker shutdown)."""
+    global _record_due
+    from .tasks import record
+
+    with _record_lock:
+        _record_due = False
+        outcomes = list(_unrecorded)
+        _unrecorded.clear()
+    if outcomes:
+        record.apply_async(args=[outcomes])
+
+
 def _publish(outcomes: list[dict[str, Any]]) -> None:
-    """Hand outcomes to the web side and to waiting callers."""
-    from .tasks import classify, record
+    """Hand outcomes to waiting callers (result backend) and to the web side (recording)."""
+    from .tasks import classify
 
     if not outcomes:
         return
@@ -90,7 +149,19 @@ def _publish(outcomes: list[dict[str, Any]]) -> None:
         classify.backend.mark_as_done(outcome["job_id"], outcome)
     if finished:
         cache.set_many({DONE_KEY + o["job_id"]: True for o in finished}, timeout=MEMORY_SECONDS)
-    record.apply_async(args=[outcomes])
+    _record(outcomes)
+
+
+def _stored_outcomes(jobs: list[Job]) -> list[dict[str, Any]]:
+    """The outcomes the result backend holds for finished ``jobs``."""
+    from .tasks import classify
+
+    stored = []
+    for job in jobs:
+        outcome = classify.backend.get_task_meta(job.id).get("result")
+        if isinstance(outcome, dict) and outcome.get("job_id") == job.id:
+            stored.append(outcome)
+    return stored
 
 
 def _outcome(job: Job, status: str, hostname: str, batch_size: int, started: float, **extra: Any) -> dict[str, Any]:
@@ -106,6 +177,29 @@ def _outcome(job: Job, status: str, hostname: str, batch_size: int, started: flo
         "version": job.model["version"],
         **extra,
     }
+
+
+def expected_ms(jobs: list[Job]) -> float | None:
+    """How long a group of one model version's jobs should take, or None if not yet known."""
+    rate = _ms_per_char.get(jobs[0].model["version_id"])
+    return None if rate is None else rate * sum(len(text) for job in jobs for text in job.inputs)
+
+
+def reports_running(batches: list[list[Job]], *, suspects: bool) -> bool:
+    """Whether a flush marks its jobs running first: when it holds redelivered jobs, a model
+    not yet timed here, or more work than ``INFERENCE_RUNNING_REPORT_MS``."""
+    estimates = [expected_ms(batch) for batch in batches]
+    if suspects or None in estimates:
+        return True
+    return sum(e for e in estimates if e is not None) > settings.INFERENCE_RUNNING_REPORT_MS
+
+
+def _learn(version_id: Any, texts: list[str], inference_ms: float) -> None:
+    chars = sum(len(text) for text in texts)
+    if chars:
+        rate = inference_ms / chars
+        old = _ms_per_char.get(version_id)
+        _ms_per_char[version_id] = rate if old is None else 0.8 * old + 0.2 * rate
 
 
 def run_group(jobs: list[Job], *, hostname: str) -> list[dict[str, Any]]:
@@ -125,6 +219,7 @@ def run_group(jobs: list[Job], *, hostname: str) -> list[dict[str, Any]]:
             _outcome(job, "failed", hostname, len(texts), started, finished_at=finished, error=error) for job in jobs
         ]
     finished = time.time()
+    _learn(model["version_id"], texts, timing.inference_ms)
     worker_info_update(models=sorted({Path(p).parent.name + "/" + Path(p).name for p in classifiers().loaded()}))
     outcomes = []
     offset = 0
@@ -152,10 +247,18 @@ def process(jobs: Iterable[Job], *, hostname: str) -> list[dict[str, Any]]:
     """The worker's unit of work for one flush. Returns every outcome it published."""
     jobs = list(jobs)
     done = cache.get_many([DONE_KEY + job.id for job in jobs])
-    fresh, suspects, published = [], [], []
+    fresh, suspects = [], []
+    # A redelivered message of a finished job runs nothing; its stored outcome is recorded
+    # again, in case the worker that finished it died before its report was sent.
+    published = _stored_outcomes([job for job in jobs if DONE_KEY + job.id in done])
+    if published:
+        flush_records()  # whatever this worker still holds goes first
+        from .tasks import record
+
+        record.apply_async(args=[published])
     for job in jobs:
         if DONE_KEY + job.id in done:
-            continue  # a redelivered message of a finished job: nothing to do
+            continue
         job.attempt = _attempt(job.id)
         if job.attempt > settings.INFERENCE_MAX_ATTEMPTS:
             error = {
@@ -176,13 +279,16 @@ def process(jobs: Iterable[Job], *, hostname: str) -> list[dict[str, Any]]:
         groups[job.model["version_id"]].append(job)
     batches = list(groups.values()) + [[job] for job in suspects]
     now = time.time()
+    long_flush = reports_running(batches, suspects=bool(suspects))
     running = [
-        _outcome(job, "running", hostname, sum(len(j.inputs) for j in batch), now) for batch in batches for job in batch
+        _outcome(job, "running", hostname, sum(len(j.inputs) for j in batch), now)
+        for batch in (batches if long_flush else [])
+        for job in batch
     ]
     if running:
         from .tasks import record
 
-        record.apply_async(args=[running])
+        record.apply_async(args=[running])  # at once: the outcomes of this flush come later
     for batch in batches:
         outcomes = run_group(batch, hostname=hostname)
         _publish(outcomes)  # before the next group: a later crash cannot lose these

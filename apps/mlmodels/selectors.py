@@ -8,15 +8,21 @@ from apps.core.errors import ModelNotFound, ModelRetired
 
 from .models import SERVING_STATUSES, MLModel, ModelVersion, VersionStatus
 
+# What the queue needs of a version; the rest (metrics, card, ...) can be large.
+QUEUE_FIELDS = ("id", "version", "status", "artifact_dir", "max_length", "model__id", "model__slug", "model__labels")
 
-def model_version_serving(*, slug: str, version: int | None = None) -> ModelVersion:
+
+def model_version_serving(*, slug: str, version: int | None = None, for_queue: bool = False) -> ModelVersion:
     """The version that answers requests for ``slug``: the newest published one, else the
-    newest deprecated one; or exactly ``version`` when given.
+    newest deprecated one; or exactly ``version`` when given. ``for_queue`` loads only what
+    a queue message needs (``version_message``).
 
     Raises ``ModelNotFound`` when nothing public exists under that id (drafts are private)
     and ``ModelRetired`` when its versions were all retired.
     """
     versions = ModelVersion.objects.select_related("model").filter(model__slug=slug).exclude(status=VersionStatus.DRAFT)
+    if for_queue:
+        versions = versions.only(*QUEUE_FIELDS)
     if version is not None:
         versions = versions.filter(version=version)
     found = list(versions.order_by("-version"))

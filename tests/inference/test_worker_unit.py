@@ -46,11 +46,13 @@ def test_a_long_input_is_truncated_and_says_so(published):
     assert [r["truncated"] for r in outcome["results"]] == [True, False]
 
 
-def test_a_finished_job_delivered_again_is_skipped(published):
+def test_a_finished_job_delivered_again_is_not_run_again_but_its_outcome_is_recorded_again(published):
     job = _job(published, ["once"])
-    assert len(worker.process([job], hostname="unit@test")) == 1
+    (first,) = worker.process([job], hostname="unit@test")
     again = _job(published, ["once"], job_id=job.id)
-    assert worker.process([again], hostname="unit@test") == []
+    # Not run again (same group, same times): the stored outcome, sent for recording in
+    # case the report of the worker that finished it was lost with that worker.
+    assert worker.process([again], hostname="unit@test") == [first]
 
 
 def test_a_job_past_its_attempts_fails_without_running(published, settings):
@@ -70,6 +72,22 @@ def test_a_redelivered_job_runs_alone_after_its_neighbours(published):
     assert [o["job_id"] for o in outcomes] == [fresh[0].id, fresh[1].id, suspect.id]
     assert [o["batch_size"] for o in outcomes] == [2, 2, 1]
     assert outcomes[-1]["attempt"] == 2
+
+
+def test_only_a_flush_expected_to_run_long_reports_its_jobs_running_first(published, settings, monkeypatch):
+    monkeypatch.setattr(worker, "_ms_per_char", {})
+    short = [_job(published, ["a short one"])]
+    assert worker.reports_running([short], suspects=False)  # not yet timed: report
+    worker.process(short, hostname="unit@test")
+    assert worker.expected_ms(short) > 0
+    assert not worker.reports_running([short], suspects=False)
+    assert worker.reports_running([short], suspects=True)  # a redelivered job always reports
+    long_texts = ["word " * 400] * 32
+    many = [_job(published, long_texts) for _ in range(50)]
+    assert worker.expected_ms(many) > settings.INFERENCE_RUNNING_REPORT_MS
+    assert worker.reports_running([many], suspects=False)
+    settings.INFERENCE_RUNNING_REPORT_MS = 0
+    assert worker.reports_running([short], suspects=False)
 
 
 def test_a_missing_artifact_fails_its_jobs_with_a_clear_error(published):
