@@ -283,9 +283,8 @@ class ClassifyAPI(PortalAPIView):
         key = request.auth if isinstance(request.auth, APIKey) else None
         if key is not None and key.allowed_models and model not in key.allowed_models:
             raise ModelNotAllowed(f"This key may only use: {', '.join(key.allowed_models)}.")
-        model_version_serving(
-            slug=model, version=version, for_queue=True
-        )  # not found / retired before anything is counted
+        # Not found / retired before anything is counted.
+        model_version_serving(slug=model, version=version, for_queue=True)
         subject, limits = subject_of(request)
 
         # A visitor's idempotency records would be shared by everyone behind one address.

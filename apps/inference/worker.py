@@ -111,6 +111,8 @@ def _record(outcomes: list[dict[str, Any]]) -> None:
     the next worker records again (``process``).
     """
     global _record_due
+    if not outcomes:
+        return
     delay = settings.INFERENCE_RECORD_DELAY_MS / 1000
     with _record_lock:  # the timer may run in its own thread (transports without an event loop)
         _unrecorded.extend(outcomes)
@@ -251,11 +253,7 @@ def process(jobs: Iterable[Job], *, hostname: str) -> list[dict[str, Any]]:
     # A redelivered message of a finished job runs nothing; its stored outcome is recorded
     # again, in case the worker that finished it died before its report was sent.
     published = _stored_outcomes([job for job in jobs if DONE_KEY + job.id in done])
-    if published:
-        flush_records()  # whatever this worker still holds goes first
-        from .tasks import record
-
-        record.apply_async(args=[published])
+    _record(published)
     for job in jobs:
         if DONE_KEY + job.id in done:
             continue
@@ -279,15 +277,14 @@ def process(jobs: Iterable[Job], *, hostname: str) -> list[dict[str, Any]]:
         groups[job.model["version_id"]].append(job)
     batches = list(groups.values()) + [[job] for job in suspects]
     now = time.time()
-    long_flush = reports_running(batches, suspects=bool(suspects))
-    running = [
-        _outcome(job, "running", hostname, sum(len(j.inputs) for j in batch), now)
-        for batch in (batches if long_flush else [])
-        for job in batch
-    ]
-    if running:
+    if reports_running(batches, suspects=bool(suspects)):
         from .tasks import record
 
+        running = [
+            _outcome(job, "running", hostname, sum(len(j.inputs) for j in batch), now)
+            for batch in batches
+            for job in batch
+        ]
         record.apply_async(args=[running])  # at once: the outcomes of this flush come later
     for batch in batches:
         outcomes = run_group(batch, hostname=hostname)

@@ -90,6 +90,24 @@ def test_only_a_flush_expected_to_run_long_reports_its_jobs_running_first(publis
     assert worker.reports_running([short], suspects=False)
 
 
+def test_reports_of_several_flushes_go_to_the_web_side_in_one_message(published, monkeypatch):
+    due = []  # what the worker's event-loop timer would call, and after how long
+    monkeypatch.setattr(worker, "_unrecorded", [])
+    monkeypatch.setattr(worker, "_record_due", False)
+    monkeypatch.setattr(worker, "_schedule", lambda seconds, callback: due.append((seconds, callback)))
+    first, second = _job(published, ["one"]), _job(published, ["two"])
+    worker.process([first], hostname="unit@test")
+    worker.process([second], hostname="unit@test")
+    assert len(due) == 1  # one send scheduled for both flushes
+    assert {o["job_id"] for o in worker._unrecorded if o["status"] == "succeeded"} == {first.id, second.id}
+    seconds, callback = due[0]
+    assert seconds == pytest.approx(worker.settings.INFERENCE_RECORD_DELAY_MS / 1000)
+    callback()
+    assert worker._unrecorded == []
+    worker.process([_job(published, ["three"])], hostname="unit@test")
+    assert len(due) == 2  # the next window starts after the send
+
+
 def test_a_missing_artifact_fails_its_jobs_with_a_clear_error(published):
     message = version_message(published)
     message["artifact_dir"] = "/nonexistent/model"
