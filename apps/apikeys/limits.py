@@ -119,7 +119,7 @@ def rate_limit_take(*, subject: str, per_minute: int) -> RateDecision:
 class QuotaDecision:
     allowed: bool
     limit: int
-    used: int
+    used: int | None  # read back for a refusal only; None when allowed
 
 
 def _period() -> str:
@@ -127,18 +127,25 @@ def _period() -> str:
 
 
 def quota_consume(*, subject: str, limit: int, amount: int) -> QuotaDecision:
-    """Use ``amount`` inputs of ``subject``'s monthly quota if that many remain."""
+    """Use ``amount`` inputs of ``subject``'s monthly quota if that many remain.
+
+    A conditional UPDATE decides, so parallel requests can never overspend. Once the
+    month's counter exists an allowed request costs that one query; the month's first
+    request creates the counter, and a refusal reads back what is used.
+    """
     period = _period()
+    counter = QuotaCounter.objects.filter(subject=subject, period=period)
+    if counter.filter(used__lte=limit - amount).update(used=F("used") + amount):
+        return QuotaDecision(allowed=True, limit=limit, used=None)
     try:
         with transaction.atomic():
             QuotaCounter.objects.get_or_create(subject=subject, period=period)
     except IntegrityError:
         pass  # created by a parallel request
-    changed = QuotaCounter.objects.filter(subject=subject, period=period, used__lte=limit - amount).update(
-        used=F("used") + amount
-    )
-    used = QuotaCounter.objects.filter(subject=subject, period=period).values_list("used", flat=True).first() or 0
-    return QuotaDecision(allowed=bool(changed), limit=limit, used=used)
+    if counter.filter(used__lte=limit - amount).update(used=F("used") + amount):
+        return QuotaDecision(allowed=True, limit=limit, used=None)
+    used = counter.values_list("used", flat=True).first() or 0
+    return QuotaDecision(allowed=False, limit=limit, used=used)
 
 
 def quota_refund(*, subject: str, amount: int) -> None:

@@ -208,7 +208,8 @@ def apikey_authenticate(*, raw: str, ip: str | None = None) -> APIKey:
     parsed = keyformat.parse(raw)
     if parsed is None:
         raise ApiKeyInvalid("This is not a valid API key.")
-    key = APIKey.objects.select_related("plan", "owner").filter(key_id=parsed.key_id).first()
+    # key_id is unique: no ORDER BY or LIMIT to build and run on every call.
+    key = next(iter(APIKey.objects.select_related("plan", "owner").filter(key_id=parsed.key_id).order_by()), None)
     candidate = key_hash(parsed.raw)
     stored = key.hashed_key if key and key.hashed_key else "0" * 64
     if not hmac.compare_digest(candidate, stored) or key is None:
@@ -220,9 +221,10 @@ def apikey_authenticate(*, raw: str, ip: str | None = None) -> APIKey:
         raise ApiKeyExpired(f"This API key expired on {key.expires_at:%Y-%m-%d}.")
     if not key.owner.is_active:
         raise ApiKeyRevoked("The owner of this API key is no longer active.")
-    APIKey.objects.filter(pk=key.pk).filter(
-        Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_EVERY)
-    ).update(last_used_at=now, last_used_ip=ip)
+    if key.last_used_at is None or key.last_used_at < now - LAST_USED_EVERY:
+        APIKey.objects.filter(pk=key.pk).filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_EVERY)
+        ).update(last_used_at=now, last_used_ip=ip)
     return key
 
 

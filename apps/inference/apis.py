@@ -8,6 +8,7 @@ in the visitor's session, and only that session can read them back.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from datetime import timedelta
@@ -284,7 +285,7 @@ class ClassifyAPI(PortalAPIView):
         if key is not None and key.allowed_models and model not in key.allowed_models:
             raise ModelNotAllowed(f"This key may only use: {', '.join(key.allowed_models)}.")
         # Not found / retired before anything is counted.
-        model_version_serving(slug=model, version=version, for_queue=True)
+        serving = model_version_serving(slug=model, version=version, for_queue=True)
         subject, limits = subject_of(request)
 
         # A visitor's idempotency records would be shared by everyone behind one address.
@@ -318,7 +319,9 @@ class ClassifyAPI(PortalAPIView):
                 "Ask for a higher plan at /account/keys/."
             )
         try:
-            with transaction.atomic():
+            # The job and its idempotency record are written together; without a key the
+            # job's single INSERT needs no transaction of its own.
+            with transaction.atomic() if idempotency_key else contextlib.nullcontext():
                 job = inference_job_submit(
                     owner=request.user,
                     model=model,
@@ -326,6 +329,7 @@ class ClassifyAPI(PortalAPIView):
                     version=version,
                     api_key=key,
                     source=JobSource.API if key else JobSource.PLAYGROUND,
+                    serving=serving,
                 )
                 if idempotency_key:
                     IdempotencyRecord.objects.create(subject=subject, key=idempotency_key, body_hash=body_hash, job=job)

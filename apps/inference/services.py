@@ -18,6 +18,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from apps.core.errors import InvalidInput
+from apps.mlmodels.models import ModelVersion
 from apps.mlmodels.selectors import model_version_serving, version_message
 
 from .models import OPEN_STATUSES, InferenceJob, JobSource, JobStatus
@@ -63,24 +64,27 @@ def inference_job_submit(
     source: str = JobSource.API,
     version: int | None = None,
     api_key: Any = None,
+    serving: ModelVersion | None = None,
 ) -> InferenceJob:
     """Create a job for ``inputs`` on the serving version of ``model`` and queue it.
 
-    Raises ``InvalidInput``, ``ModelNotFound`` or ``ModelRetired`` before anything is
-    written or queued.
+    ``serving`` is that version where the caller has already looked it up (with
+    ``model_version_serving(..., for_queue=True)``). Raises ``InvalidInput``,
+    ``ModelNotFound`` or ``ModelRetired`` before anything is written or queued.
     """
     inputs = inference_inputs_validate(inputs)
-    model_version = model_version_serving(slug=model, version=version, for_queue=True)
-    with transaction.atomic():
-        job = InferenceJob.objects.create(
-            owner=owner if getattr(owner, "is_authenticated", False) else None,
-            api_key=api_key,
-            source=source,
-            model_version=model_version,
-            inputs=inputs,
-            enqueued_at=timezone.now(),
-        )
-        transaction.on_commit(lambda: inference_job_enqueue(job=job))
+    model_version = serving or model_version_serving(slug=model, version=version, for_queue=True)
+    job = InferenceJob.objects.create(
+        owner=owner if getattr(owner, "is_authenticated", False) else None,
+        api_key=api_key,
+        source=source,
+        model_version=model_version,
+        inputs=inputs,
+        enqueued_at=timezone.now(),
+    )
+    # One INSERT needs no transaction of its own. Inside a caller's transaction the
+    # message waits for its commit; outside one the row is already committed.
+    transaction.on_commit(lambda: inference_job_enqueue(job=job))
     return job
 
 

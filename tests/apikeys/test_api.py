@@ -78,6 +78,26 @@ def test_the_scope_matrix(client, owner, scopes, method, path, allowed):
         _assert_problem(response, 403, "insufficient_scope")
 
 
+def test_a_classify_call_costs_seven_sql_statements(api, fixed_head_artifact):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_version(fixed_head_artifact)
+    body = {"model": "fixed-head", "inputs": ["fine"], "wait": 0}
+    # The first call creates the month's quota counter and notes the key's last use.
+    assert api.post("classify", body).status_code == 202
+    with CaptureQueriesContext(connection) as captured:
+        assert api.post("classify", body).status_code == 202
+    # The embedded default keeps rate-limit buckets in the database; Redis elsewhere.
+    control = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK")
+    statements = [
+        q["sql"] for q in captured if "ratebucket" not in q["sql"] and not q["sql"].upper().startswith(control)
+    ]
+    # The key, the serving version, the key's open jobs, the quota, the job, its place in
+    # the queue, the usage record.
+    assert len(statements) == 7, "\n".join(statements)
+
+
 def test_bad_classify_bodies_are_400_problems_and_nothing_is_queued(api, fixed_head_artifact):
     from apps.inference.models import InferenceJob
 

@@ -55,6 +55,19 @@ def test_a_finished_job_delivered_again_is_not_run_again_but_its_outcome_is_reco
     assert worker.process([again], hostname="unit@test") == [first]
 
 
+def test_the_first_outcome_of_a_job_stays_the_one_callers_read(published):
+    from apps.inference.tasks import classify
+
+    job = _job(published, ["first"])
+    (first,) = worker.process([job], hostname="first@test")
+    # The done marker lost (say, evicted): the job runs again on another worker, but the
+    # result callers read is still the first one, as on the job row.
+    cache.delete(worker.DONE_KEY + job.id)
+    (second,) = worker.process([_job(published, ["first"], job_id=job.id)], hostname="second@test")
+    assert (second["worker"], second["attempt"]) == ("second@test", 2)
+    assert classify.AsyncResult(job.id).get(timeout=5, disable_sync_subtasks=False) == first
+
+
 def test_a_job_past_its_attempts_fails_without_running(published, settings):
     job = _job(published, ["poison?"])
     cache.set(worker.ATTEMPT_KEY + job.id, settings.INFERENCE_MAX_ATTEMPTS)
