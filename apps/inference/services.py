@@ -100,6 +100,10 @@ def inference_job_enqueue(*, job: InferenceJob) -> None:
             "queued_at": job.queued_at.timestamp(),
         },
         task_id=str(job.id),
+        # What monitoring tools and task events show of the message: the job, not the
+        # user's texts (and no repr of them to build on every submission).
+        argsrepr="()",
+        kwargsrepr=repr({"job_id": str(job.id)}),
     )
 
 

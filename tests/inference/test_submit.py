@@ -70,6 +70,25 @@ def test_a_good_job_is_queued_only_after_its_row_commits(owner, published, djang
     assert job.enqueued_at is not None
 
 
+def test_the_queue_message_shows_the_job_but_not_the_texts(owner, published, django_capture_on_commit_callbacks):
+    from celery.signals import before_task_publish
+
+    published_headers = []
+
+    def grab(headers=None, **_kwargs):
+        published_headers.append(headers)
+
+    before_task_publish.connect(grab)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            job = inference_job_submit(owner=owner, model="fixed-head", inputs=["my private words"])
+    finally:
+        before_task_publish.disconnect(grab)
+    (headers,) = [h for h in published_headers if h["id"] == str(job.id)]
+    assert str(job.id) in headers["kwargsrepr"]
+    assert "private" not in headers["kwargsrepr"] + headers["argsrepr"]
+
+
 def test_the_newest_published_version_serves_and_a_deprecated_one_is_the_fallback(owner, fixed_head_artifact):
     old = make_version(fixed_head_artifact, slug="m", status=VersionStatus.DEPRECATED, version=1)
     job = inference_job_submit(owner=owner, model="m", inputs=["a"])
