@@ -3,17 +3,16 @@
     python -m bench.inference [--artifact DIR] [--requests N] [--quick]
 
 1. Raw in-process throughput of the classifier at batch sizes 1, 8 and 32.
-2. End to end through the real path (inference_job_submit -> Redis -> solo inference
+2. End to end through the service path (inference_job_submit -> Redis -> solo inference
    worker with dynamic batching -> result backend -> waiting caller) at concurrency 1, 8
-   and 32: throughput, p50/p95/p99 latency, mean batch size.
-   Where the CPU time of the run at 32 went, per job, by process.
-3. The same path at concurrency 32 with one inference worker per core, each on one
-   torch thread (another way to run CPU hosts).
-4. The same paths with batching turned off (INFERENCE_BATCH_SIZE=1) at concurrency 32.
-5. The public path: ``POST /api/v1/classify`` over HTTP with an API key, served by
-   gunicorn with the deployment's settings (deploy/gunicorn.conf.py), at concurrency 1
-   and 32, batching on and off.
-6. The ratios the inference issue sets targets for, on both paths.
+   and 32, then through the public path (``POST /api/v1/classify`` over HTTP with an API
+   key, served by gunicorn with deploy/gunicorn.conf.py) at concurrency 1 and 32:
+   throughput, p50/p95/p99 latency, mean batch size, and where the CPU time of the run
+   at 32 went, per job, by process.
+3. Both paths with batching turned off (INFERENCE_BATCH_SIZE=1) at concurrency 32.
+4. The service path at concurrency 32, batching on and off, with one inference worker
+   per core, each on one torch thread (another way to run a CPU host).
+5. The ratios the inference issue sets targets for, for each path and set-up.
 
 It needs PostgreSQL and Redis (make bench passes their URLs) and runs in a scratch
 VAR_DIR, so it touches none of your data. Sentences are short ones from
@@ -392,6 +391,12 @@ def main() -> None:
     )
     per_core: dict[int, dict[str, Any]] = {}
     per_core_off: dict[int, dict[str, Any]] = {}
+    unbatched, unbatched_http = run_path(
+        "batching off (INFERENCE_BATCH_SIZE=1)",
+        {"INFERENCE_BATCH_SIZE": "1"},
+        [(32, 300 // scale)],
+        [(32, 300 // scale)],
+    )
     if cores > 1:
         # A CPU host can also run one worker process per core on one torch thread each:
         # no threads spinning idle between the two cores' share of a pass, and one worker
@@ -402,13 +407,6 @@ def main() -> None:
             [(32, args.requests // scale)],
             workers=cores,
         )
-    unbatched, unbatched_http = run_path(
-        "batching off (INFERENCE_BATCH_SIZE=1)",
-        {"INFERENCE_BATCH_SIZE": "1"},
-        [(32, 300 // scale)],
-        [(32, 300 // scale)],
-    )
-    if cores > 1:
         per_core_off, _ = run_path(
             f"batching off, {cores} inference workers on 1 torch thread each",
             {"TORCH_NUM_THREADS": "1", "INFERENCE_BATCH_SIZE": "1"},

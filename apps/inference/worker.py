@@ -201,11 +201,11 @@ def _store_results(backend: Any, outcomes: list[dict[str, Any]]) -> None:
     from celery import states
     from celery.backends.redis import RedisBackend
 
+    if not outcomes:
+        return
     if not isinstance(backend, RedisBackend):
         for outcome in outcomes:
             backend.mark_as_done(outcome["job_id"], outcome)
-        return
-    if not outcomes:
         return
     client = backend.client
     keys = [backend.get_key_for_task(outcome["job_id"]) for outcome in outcomes]
