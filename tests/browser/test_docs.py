@@ -1,6 +1,7 @@
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from apps.docs.services import content_sync
 
@@ -41,8 +42,9 @@ def test_the_copy_button_copies_the_code_sample(docs):
     page.goto(page.base + "/docs/contributing/")
     button = page.locator('button[data-copy-target="code-contrib-sync"]')
     button.click()
-    assert button.get_attribute("class") == "copy-button is-copied"
-    assert "Copied to clipboard" in button.inner_text()
+    # The page marks the button once the clipboard's promise resolves: wait for it.
+    expect(button).to_have_class("copy-button is-copied")
+    expect(button).to_contain_text("Copied to clipboard")
     assert page.evaluate("navigator.clipboard.readText()") == "python manage.py sync_content"
     assert page.js_errors == []
 

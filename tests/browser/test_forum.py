@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from apps.accounts import roles
 from apps.forum import services
@@ -61,15 +62,13 @@ def test_a_developer_asks_another_answers_and_the_author_marks_the_solution(brow
     helper_page.goto(thread_url)
     helper_page.get_by_label("Your reply").fill('The job was still queued: pass `"wait": 30` or poll the job URL.')
     helper_page.get_by_role("button", name="Post reply").click()
-    helper_page.wait_for_load_state()
-    assert helper_page.locator("#post-2").get_by_text("poll the job URL").is_visible()
+    expect(helper_page.locator("#post-2").get_by_text("poll the job URL")).to_be_visible()
     context.close()
 
     asker_page.goto(thread_url)
     answer = asker_page.locator("#post-2")
     answer.get_by_role("button", name="Mark as solution").click()
-    asker_page.wait_for_load_state()
-    assert asker_page.locator("#post-2").get_by_text("Accepted solution").is_visible()
+    expect(asker_page.locator("#post-2").get_by_text("Accepted solution")).to_be_visible()
     assert asker_page.get_by_role("complementary").get_by_text("Answered by Helper").is_visible()
     screenshot(asker_page, "forum-thread-solved")
 
@@ -98,8 +97,7 @@ def test_a_moderator_hides_a_flagged_post_from_the_review_queue(page, forum):
     assert item.get_by_text("Selling keys").is_visible()
     screenshot(page, "forum-review-queue")
     item.get_by_role("button", name="Hide", exact=True).click()
-    page.wait_for_load_state()
-    assert page.get_by_text("Nothing is waiting for review").is_visible()
+    expect(page.get_by_text("Nothing is waiting for review")).to_be_visible()
 
     spam.refresh_from_db()
     assert spam.hidden_at is not None
