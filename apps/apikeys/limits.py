@@ -135,17 +135,20 @@ def quota_consume(*, subject: str, limit: int, amount: int) -> QuotaDecision:
     """
     period = _period()
     counter = QuotaCounter.objects.filter(subject=subject, period=period)
-    if counter.filter(used__lte=limit - amount).update(used=F("used") + amount):
-        return QuotaDecision(allowed=True, limit=limit, used=None)
-    try:
-        with transaction.atomic():
-            QuotaCounter.objects.get_or_create(subject=subject, period=period)
-    except IntegrityError:
-        pass  # created by a parallel request
-    if counter.filter(used__lte=limit - amount).update(used=F("used") + amount):
-        return QuotaDecision(allowed=True, limit=limit, used=None)
-    used = counter.values_list("used", flat=True).first() or 0
-    return QuotaDecision(allowed=False, limit=limit, used=used)
+
+    def take() -> bool:
+        return bool(counter.filter(used__lte=limit - amount).update(used=F("used") + amount))
+
+    if not take():
+        try:
+            with transaction.atomic():
+                QuotaCounter.objects.get_or_create(subject=subject, period=period)
+        except IntegrityError:
+            pass  # created by a parallel request
+        if not take():
+            used = counter.values_list("used", flat=True).first() or 0
+            return QuotaDecision(allowed=False, limit=limit, used=used)
+    return QuotaDecision(allowed=True, limit=limit, used=None)
 
 
 def quota_refund(*, subject: str, amount: int) -> None:

@@ -16,7 +16,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from apps.core.errors import ApiKeyExpired, ApiKeyInvalid, ApiKeyRevoked
@@ -222,9 +221,7 @@ def apikey_authenticate(*, raw: str, ip: str | None = None) -> APIKey:
     if not key.owner.is_active:
         raise ApiKeyRevoked("The owner of this API key is no longer active.")
     if key.last_used_at is None or key.last_used_at < now - LAST_USED_EVERY:
-        APIKey.objects.filter(pk=key.pk).filter(
-            Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_EVERY)
-        ).update(last_used_at=now, last_used_ip=ip)
+        APIKey.objects.filter(pk=key.pk).update(last_used_at=now, last_used_ip=ip)
     return key
 
 

@@ -76,24 +76,20 @@ class Job:
     attempt: int = 1
 
 
-_redis_clients: dict[str, Any] = {}
+_redis: Any = None
 
 
 def _redis_cache() -> Any:
-    """A Redis client on the cache's database, or None where the cache is not Redis."""
-    from django.core.cache import caches
-    from django.core.cache.backends.redis import RedisCache
-
-    if not isinstance(caches["default"], RedisCache):
+    """A client on the cache's Redis database, or None without Redis (the embedded default's
+    file cache). The cache lives at ``REDIS_URL`` whenever that is set (settings)."""
+    global _redis
+    if not settings.REDIS_URL:
         return None
-    location = settings.CACHES["default"]["LOCATION"]
-    url = location[0] if isinstance(location, list | tuple) else location
-    client = _redis_clients.get(url)
-    if client is None:
+    if _redis is None:
         import redis
 
-        client = _redis_clients[url] = redis.Redis.from_url(url)
-    return client
+        _redis = redis.Redis.from_url(settings.REDIS_URL)
+    return _redis
 
 
 def _attempt(job_id: str) -> int:
