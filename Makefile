@@ -65,6 +65,18 @@ lock:
 clean:
 	rm -rf var/test-services var/test-embedded .pytest_cache .ruff_cache
 
+.PHONY: licenses audit
+
+# THIRD_PARTY_LICENSES.md from the installed, locked packages; tests/repo checks it.
+licenses: install
+	$(PY) tools/licenses.py generate
+	$(PY) tools/licenses.py check
+
+# pip-audit over both locks against PyPI's advisories (network). AUDIT_ARGS passes options,
+# e.g. AUDIT_ARGS=--allow-missing-data where the registry serves no vulnerability data.
+audit: install
+	$(PY) tools/audit_deps.py $(AUDIT_ARGS)
+
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal_bench
 BENCH_REDIS ?= redis://127.0.0.1:6379
 
