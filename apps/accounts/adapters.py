@@ -1,8 +1,23 @@
+"""allauth glue: default roles for new accounts, and login limits that an attacker cannot
+turn against the account's owner.
+
+allauth counts failed logins per address and per "key". Its key is the account alone, so
+five wrong passwords from anywhere locked the owner out everywhere. Here the key is the
+account *and* the address the attempt came from: an address that keeps guessing is
+stopped (for that account, and for every account by the per-address limit), while the
+owner's correct password from any other address still works. The client address is
+``client_ip``, the one definition the API's limiter uses too (``NUM_PROXIES``).
+"""
+
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core.internal.ratelimit import truncate_ip
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
+
+from apps.apikeys.auth import client_ip
 
 from .services import user_assign_default_role
 
@@ -13,6 +28,21 @@ class AccountAdapter(DefaultAccountAdapter):
         if commit:
             user_assign_default_role(user=user)
         return user
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        """The address every allauth limit counts (IPv6 is then cut to its /64 by allauth)."""
+        ip = client_ip(request)
+        if not ip:
+            raise PermissionDenied("Unable to determine client IP address")
+        return ip
+
+    def _get_login_attempts_cache_key(self, request: HttpRequest, **credentials: Any) -> str:
+        # allauth keys its per-account login limit (``/key`` rates of "login_failed"),
+        # and the reset of that limit after a password reset, by this value. Adding the
+        # address makes the limit per account and address. tests/accounts/
+        # test_login_protection.py holds this against allauth upgrades.
+        account = super()._get_login_attempts_cache_key(request, **credentials)
+        return f"{account}:{truncate_ip(self.get_client_ip(request))}"
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):

@@ -148,14 +148,24 @@ class IssueKeyForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=80, initial=_("Issued by an administrator"))
     scopes = _scope_field(initial=DEFAULT_SCOPES)
     plan = forms.ModelChoiceField(label=_("Plan"), queryset=Plan.objects.order_by("order", "slug"), empty_label=None)
+    # Empty means the plan's figure; 0 is a limit of its own (the key may do none of it).
     rpm = forms.IntegerField(
-        label=_("Requests per minute"), min_value=1, required=False, help_text=_("Empty: the plan's limit.")
+        label=_("Requests per minute"),
+        min_value=0,
+        required=False,
+        help_text=_("Empty: the plan's limit. 0: every request is refused."),
     )
     quota = forms.IntegerField(
-        label=_("Inputs per month"), min_value=0, required=False, help_text=_("Empty: the plan's quota.")
+        label=_("Inputs per month"),
+        min_value=0,
+        required=False,
+        help_text=_("Empty: the plan's quota. 0: no inputs at all."),
     )
     concurrency = forms.IntegerField(
-        label=_("Concurrent jobs"), min_value=1, required=False, help_text=_("Empty: the plan's limit.")
+        label=_("Concurrent jobs"),
+        min_value=0,
+        required=False,
+        help_text=_("Empty: the plan's limit. 0: no jobs at all."),
     )
     expires_in_days = _expiry_field()
 

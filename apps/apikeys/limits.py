@@ -65,7 +65,8 @@ class RedisLimiter:
     def __init__(self, url: str) -> None:
         import redis
 
-        self.client = redis.Redis.from_url(url)
+        # A Redis that hangs must not hang every API call: fail fast, answer 503.
+        self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self.script = self.client.register_script(_BUCKET_SCRIPT)
 
     def take(self, subject: str, per_minute: int) -> RateDecision:
@@ -112,6 +113,9 @@ def limiter() -> RedisLimiter | DatabaseLimiter:
 
 
 def rate_limit_take(*, subject: str, per_minute: int) -> RateDecision:
+    if per_minute <= 0:
+        # A limit of 0 (a key's override) refuses every request; the bucket would divide by it.
+        return RateDecision(allowed=False, limit=0, remaining=0, reset_seconds=60, retry_after=60)
     return limiter().take(subject, per_minute)
 
 
@@ -153,6 +157,27 @@ def quota_consume(*, subject: str, limit: int, amount: int) -> QuotaDecision:
 
 def quota_refund(*, subject: str, amount: int) -> None:
     QuotaCounter.objects.filter(subject=subject, period=_period(), used__gte=amount).update(used=F("used") - amount)
+
+
+def quota_carry_over(*, source: str, target: str) -> int:
+    """Add the inputs ``source`` used this month to ``target``'s count (a rotated key's
+    successor), so that a new subject never starts the month afresh. The source's
+    counter is locked while it is read; returns the amount carried."""
+    period = _period()
+    with transaction.atomic():
+        used = (
+            QuotaCounter.objects.select_for_update()
+            .filter(subject=source, period=period)
+            .values_list("used", flat=True)
+            .first()
+        ) or 0
+        if used:
+            counter, created = QuotaCounter.objects.get_or_create(
+                subject=target, period=period, defaults={"used": used}
+            )
+            if not created:
+                QuotaCounter.objects.filter(pk=counter.pk).update(used=F("used") + used)
+    return used
 
 
 def quota_used(*, subject: str) -> int:

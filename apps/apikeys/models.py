@@ -96,8 +96,14 @@ class APIKey(BaseModel):
         return f"pk_{self.key_id}"
 
     @property
+    def quota_subject(self) -> str:
+        """What the key's rate limit and monthly quota are counted under."""
+        return f"key:{self.pk}"
+
+    # An override of None means "the plan's figure"; 0 is a real limit (nothing allowed).
+    @property
     def requests_per_minute(self) -> int:
-        return self.rpm_override or self.plan.requests_per_minute
+        return self.rpm_override if self.rpm_override is not None else self.plan.requests_per_minute
 
     @property
     def inputs_per_month(self) -> int:
@@ -105,7 +111,7 @@ class APIKey(BaseModel):
 
     @property
     def max_concurrent_jobs(self) -> int:
-        return self.concurrency_override or self.plan.max_concurrent_jobs
+        return self.concurrency_override if self.concurrency_override is not None else self.plan.max_concurrent_jobs
 
 
 class KeyEvent(models.Model):

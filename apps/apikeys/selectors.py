@@ -284,6 +284,6 @@ def apikey_usage(*, viewer: Any, key: APIKey, today: date | None = None) -> KeyU
         month_days=span(month_start),
         days_in_month=calendar.monthrange(today.year, today.month)[1],
         quota_limit=key.inputs_per_month,
-        quota_used=quota_used(subject=f"key:{key.pk}"),
+        quota_used=quota_used(subject=key.quota_subject),
         period=today.strftime("%Y-%m"),
     )

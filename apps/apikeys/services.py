@@ -21,6 +21,7 @@ from django.utils import timezone
 from apps.core.errors import ApiKeyExpired, ApiKeyInvalid, ApiKeyRevoked
 
 from . import keyformat
+from .limits import quota_carry_over
 from .models import ALL_SCOPES, APIKey, KeyEvent, KeyRequest, KeyStatus, Plan, RequestStatus
 from .plans import plan_default
 
@@ -98,6 +99,9 @@ def apikey_create(
     name = name.strip()
     if not name:
         raise ValidationError("Give the key a name, so you can tell your keys apart.")
+    for label, value in (("requests per minute", rpm), ("inputs per month", quota), ("concurrent jobs", concurrency)):
+        if value is not None and value < 0:
+            raise ValidationError(f"The {label} must be 0 or more, or empty for the plan's figure.")
     with transaction.atomic():
         key, raw = _new_row(
             name=name[:80],
@@ -148,12 +152,18 @@ def apikey_revoke(*, key: APIKey, actor: Any, reason: str = "", ip: str | None =
 
 
 def apikey_rotate(*, key: APIKey, actor: Any, grace: timedelta, ip: str | None = None) -> tuple[APIKey, str]:
-    """A new key with the same settings now; the old one works until ``grace`` has passed."""
+    """A new key with the same settings now; the old one works until ``grace`` has passed.
+
+    The new key starts with the inputs the old one used this month, so rotating never
+    hands out a fresh quota (the old key keeps its own count for its grace period)."""
     if key.status != KeyStatus.ACTIVE:
         raise ValidationError("Only an active key can be rotated.")
     if grace < timedelta(0) or grace > timedelta(days=30):
         raise ValidationError("The grace period must be between 0 and 30 days.")
     with transaction.atomic():
+        # Two rotations of one key at once would make two successors and carry twice.
+        if APIKey.objects.select_for_update().filter(pk=key.pk).values_list("replaced_by", flat=True).get():
+            raise ValidationError("This key was already rotated.")
         new, raw = apikey_create(
             owner=key.owner,
             name=key.name,
@@ -166,6 +176,7 @@ def apikey_rotate(*, key: APIKey, actor: Any, grace: timedelta, ip: str | None =
             actor=actor,
             ip=ip,
         )
+        quota_carry_over(source=key.quota_subject, target=new.quota_subject)
         until = timezone.now() + grace
         APIKey.objects.filter(pk=key.pk).update(expires_at=min(key.expires_at, until), replaced_by=new)
         key_event_record(

@@ -1,16 +1,24 @@
 """The API-key pages of the signed-in developer: list, create, reveal once, rotate,
 revoke, usage, and asking for a higher plan. Another user's key is a 404.
 
-A new key's plaintext never goes into a URL or a log: the view that made it puts it in
-the session, and the next GET of the key's "secret" page pops it, so a reload shows
-nothing. That page is served with ``Cache-Control: no-store``.
+A new key's plaintext never goes into a URL, a log or the database. The view that made
+it redirects to the key's "secret" page (so a reload cannot make a second key) and hands
+the key over in two halves, each worthless alone: a random one-time pad in the session
+and the key XOR the pad in a short-lived HttpOnly cookie. The next GET of the secret page
+joins them and drops both, so a reload shows nothing; a session row read from the
+database, even with the secret key, holds only noise. That page is served with
+``Cache-Control: no-store``.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -23,7 +31,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from apps.mlmodels.selectors import model_list_public
 
-from . import charts
+from . import charts, keyformat
 from .auth import client_ip
 from .forms import KeyCreateForm, KeyRequestForm, KeyRotateForm
 from .models import APIKey, KeyStatus, RequestStatus
@@ -41,31 +49,60 @@ from .selectors import (
 from .services import apikey_create, apikey_reveal, apikey_revoke, apikey_rotate, key_request_create
 
 SECRET_SESSION_KEY = "apikeys:new-secret"  # noqa: S105 (the name of a session entry)
+SECRET_COOKIE = "apikeys_new_secret"  # noqa: S105 (the name of a cookie)
 NOTICES_SESSION_KEY = "apikeys:notices-seen-until"
 # The redirect to the secret page follows at once; a stash older than this was never shown
-# (a closed tab) and is dropped rather than kept in the session store.
+# (a closed tab) and is refused, and the browser drops its half by then.
 SECRET_TTL = timedelta(minutes=10)
 NOTICE_WINDOW = timedelta(days=14)
 
 
+def _xor(data: bytes, pad: bytes) -> bytes:
+    return bytes(a ^ b for a, b in zip(data, pad, strict=True))
+
+
 def _stash_secret(request: HttpRequest, key: APIKey, raw: str) -> HttpResponse:
-    stash = {"key": str(key.pk), "raw": raw, "until": (timezone.now() + SECRET_TTL).isoformat()}
-    request.session[SECRET_SESSION_KEY] = stash
-    return redirect("apikeys:key_secret", pk=key.pk)
+    pad = secrets.token_bytes(len(raw))
+    request.session[SECRET_SESSION_KEY] = {
+        "key": str(key.pk),
+        "pad": base64.urlsafe_b64encode(pad).decode(),
+        "until": (timezone.now() + SECRET_TTL).isoformat(),
+    }
+    response = redirect("apikeys:key_secret", pk=key.pk)
+    response.set_cookie(
+        SECRET_COOKIE,
+        base64.urlsafe_b64encode(_xor(raw.encode(), pad)).decode(),
+        max_age=int(SECRET_TTL.total_seconds()),
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Strict",
+    )
+    return response
 
 
-def _pop_secret(request: HttpRequest, key: APIKey) -> str | None:
-    """The new key's plaintext if it waits in the session for ``key``; it leaves the
-    session either way once it is read, or once it is stale."""
+def _drop_secret(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """Remove both halves of a stashed key, whether or not it was shown."""
+    request.session.pop(SECRET_SESSION_KEY, None)
+    if request.COOKIES.get(SECRET_COOKIE):
+        response.delete_cookie(SECRET_COOKIE, samesite="Strict")
+    return response
+
+
+def _read_secret(request: HttpRequest, key: APIKey) -> str | None:
+    """The new key's plaintext if both halves are here, fresh and for ``key``."""
     stash = request.session.get(SECRET_SESSION_KEY)
-    if not isinstance(stash, dict):
+    sealed = request.COOKIES.get(SECRET_COOKIE, "")
+    if not isinstance(stash, dict) or stash.get("key") != str(key.pk) or not sealed:
         return None
     if datetime.fromisoformat(stash.get("until", "2000-01-01T00:00:00+00:00")) < timezone.now():
         request.session.pop(SECRET_SESSION_KEY)
         return None
-    if stash.get("key") != str(key.pk):
+    try:
+        raw = _xor(base64.urlsafe_b64decode(sealed), base64.urlsafe_b64decode(stash.get("pad", ""))).decode()
+    except (binascii.Error, ValueError):  # a cookie from another stash, or tampered with
         return None
-    return request.session.pop(SECRET_SESSION_KEY)["raw"]
+    parsed = keyformat.parse(raw)
+    return raw if parsed is not None and parsed.key_id == key.key_id else None
 
 
 def _model_choices() -> list[tuple[str, str]]:
@@ -96,12 +133,10 @@ def _flash_notices(request: HttpRequest) -> None:
 @login_required
 @require_GET
 def key_list(request: HttpRequest) -> HttpResponse:
-    # A new key is shown on its own page only; one never shown there leaves the session here.
-    request.session.pop(SECRET_SESSION_KEY, None)
     _flash_notices(request)
     keys = list(apikey_list_owned(viewer=request.user))
     requests = key_request_list(viewer=request.user)
-    return render(
+    response = render(
         request,
         "apikeys/key_list.html",
         {
@@ -111,6 +146,8 @@ def key_list(request: HttpRequest) -> HttpResponse:
             "pending_request": next((r for r in requests if r.status == RequestStatus.PENDING), None),
         },
     )
+    # A new key is shown on its own page only; one never shown there is dropped here.
+    return _drop_secret(request, response)
 
 
 @login_required
@@ -140,9 +177,12 @@ def key_create(request: HttpRequest) -> HttpResponse:
 @require_GET
 def key_secret(request: HttpRequest, pk: Any) -> HttpResponse:
     key = apikey_get_owned(viewer=request.user, pk=pk)
-    response = render(request, "apikeys/key_secret.html", {"key": key, "raw": _pop_secret(request, key)})
+    raw = _read_secret(request, key)
+    response = render(request, "apikeys/key_secret.html", {"key": key, "raw": raw})
     add_never_cache_headers(response)
     patch_cache_control(response, no_store=True, private=True)
+    if raw is not None:
+        _drop_secret(request, response)
     return response
 
 
