@@ -9,12 +9,20 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.core import views as core_views
 
+# Django's own 400s (a disallowed host, a malformed form) and 404s answer like the
+# hostile-input middleware: problem+json under /api/, the portal's own page elsewhere.
+handler400 = "apps.core.middleware.bad_request"
+handler404 = "apps.core.middleware.not_found"
+
 admin.site.site_header = _("Developer Portal administration")
 admin.site.site_title = _("Developer Portal admin")
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
+    # RFC 9116; plain text in one language-neutral place, so outside the language prefix.
+    path(".well-known/security.txt", core_views.security_txt, name="security_txt"),
+    path("security/policy.txt", core_views.security_policy, name="security_policy"),
     path("", include("portal.api")),
 ]
 

@@ -11,12 +11,14 @@ per address, on top of the per-minute limit every caller has.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import math
 import time
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import DatabaseError
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,12 +30,15 @@ from apps.apikeys.models import APIKey, UsageRecord
 from apps.apikeys.plans import plan_default
 
 from .errors import AuthenticationRequired, InsufficientScope, RateLimited
+from .problems import UNAVAILABLE_ERRORS
+
+logger = logging.getLogger(__name__)
 
 
 def subject_of(request: Request) -> tuple[str, Any]:
     """Who pays for this request: ``(subject, limits)`` with limits an APIKey or a Plan."""
     if isinstance(request.auth, APIKey):
-        return f"key:{request.auth.pk}", request.auth
+        return request.auth.quota_subject, request.auth
     if request.user and request.user.is_authenticated:
         return f"user:{request.user.pk}", plan_default()
     return f"ip:{client_ip(request)}", plan_default()
@@ -162,17 +167,25 @@ class PortalAPIView(APIView):
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
         rate = getattr(self, "_rate", None)
-        if rate is None:
+        if rate is None and response.status_code != 503:
             # Refused before a subject was known (no or bad key): count it against the
-            # caller's address, which also slows down anyone guessing keys.
+            # caller's address, which also slows down anyone guessing keys. A 503 means
+            # the limiter (or another service) is unreachable: do not wait on it twice.
             subject, limits = f"ip:{client_ip(request)}", plan_default()
-            rate = rate_limit_take(subject=subject, per_minute=limits.requests_per_minute)
-        response["RateLimit-Limit"] = str(rate.limit)
-        response["RateLimit-Remaining"] = str(rate.remaining)
-        response["RateLimit-Reset"] = str(rate.reset_seconds)
-        if response.status_code == 429 and "Retry-After" not in response:
-            response["Retry-After"] = str(max(rate.retry_after, 1))
-        self._record_usage(request, response)
+            try:
+                rate = rate_limit_take(subject=subject, per_minute=limits.requests_per_minute)
+            except UNAVAILABLE_ERRORS as exc:
+                logger.warning("rate limiter unreachable, response sent without RateLimit headers: %s", exc)
+        if rate is not None:
+            response["RateLimit-Limit"] = str(rate.limit)
+            response["RateLimit-Remaining"] = str(rate.remaining)
+            response["RateLimit-Reset"] = str(rate.reset_seconds)
+            if response.status_code == 429 and "Retry-After" not in response:
+                response["Retry-After"] = str(max(rate.retry_after, 1))
+        try:
+            self._record_usage(request, response)
+        except DatabaseError as exc:  # the answer matters more than its usage row
+            logger.warning("usage record not written: %s", exc)
         self._version_headers(request, response)
         return response
 

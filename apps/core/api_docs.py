@@ -16,20 +16,32 @@ Problem = inline_serializer(
 
 
 _DESCRIPTIONS = {
-    400: ("Invalid input", "invalid_input"),
+    400: (
+        "Invalid input: the body, an unknown field, or a NUL, lone surrogate or control character in the request",
+        "invalid_input",
+    ),
     401: ("Missing, invalid, expired or revoked API key", "api_key_invalid"),
     403: ("The key lacks the scope, or may not use this model", "insufficient_scope"),
     404: ("Unknown model, or a job that is not yours", "not_found"),
     409: ("Idempotency-Key reused with a different body", "idempotency_conflict"),
     410: ("The model was retired", "model_retired"),
     429: ("Rate limited, quota exceeded or too many jobs in flight (see `type`)", "rate_limited"),
+    503: (
+        "The queue or a store behind it is unreachable for now; retry after `Retry-After` seconds",
+        "service_unavailable",
+    ),
 }
 
 
+# Any endpoint may answer these: hostile input is refused before the endpoint runs, and
+# an unreachable Redis or broker is a 503 (apps/core/middleware.py, apps/core/problems.py).
+ALWAYS = (400, 503)
+
+
 def problems(*statuses: int) -> dict[tuple[int, str], OpenApiResponse]:
-    """Error responses as ``application/problem+json`` for the given statuses."""
+    """Error responses as ``application/problem+json`` for the given statuses, plus ``ALWAYS``."""
     responses = {}
-    for status in statuses:
+    for status in sorted({*statuses, *ALWAYS}):
         description, example_type = _DESCRIPTIONS[status]
         responses[(status, "application/problem+json")] = OpenApiResponse(
             response=Problem,

@@ -29,6 +29,13 @@ class InvalidInput(ProblemError):
     title = "Invalid input"
 
 
+class RequestTooLarge(ProblemError):
+    """A body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` bytes (file uploads aside)."""
+
+    type = "request_too_large"
+    title = "Request body too large"
+
+
 class ModelNotFound(ProblemError):
     type = "model_not_found"
     status = 404
@@ -105,3 +112,16 @@ class IdempotencyConflict(ProblemError):
     type = "idempotency_conflict"
     status = 409
     title = "Idempotency key reused with a different body"
+
+
+class ServiceUnavailable(ProblemError):
+    """A service the request needs (Redis, the broker) cannot be reached; retrying later
+    is safe. Carries ``Retry-After`` (seconds) unless the raiser names its own."""
+
+    type = "service_unavailable"
+    status = 503
+    title = "Service unavailable"
+    retry_after = 5
+
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail, headers={"Retry-After": str(self.retry_after), **(headers or {})})

@@ -12,12 +12,14 @@ from typing import Any
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.apikeys.auth import PlaygroundSessionAuthentication
-from apps.core.errors import AuthenticationRequired, InvalidInput
+from apps.core.errors import AuthenticationRequired
+from apps.core.serializers import JSONBooleanField, StrictSerializer
 from apps.inference.models import InferenceJob
 
 from .models import Run
@@ -64,11 +66,20 @@ class PlaygroundAPIView(APIView):
             raise AuthenticationRequired(_("Sign in to keep a history of your runs."))
 
 
-def _flag(data: Any, name: str) -> bool:
-    value = data.get(name) if isinstance(data, dict) else None
-    if not isinstance(value, bool):
-        raise InvalidInput(_("`%(name)s` must be true or false.") % {"name": name})
-    return value
+class RunCreateRequest(StrictSerializer):
+    # Ids stay text: the selector answers 404 for one that is malformed or not the caller's.
+    job = serializers.CharField(max_length=64, help_text="The id of the job to record.")
+    compare_job = serializers.CharField(max_length=64, required=False, allow_null=True, allow_blank=True)
+
+
+class RunShareRequest(StrictSerializer):
+    shared = JSONBooleanField()
+
+
+def _valid(serializer_class: type[StrictSerializer], data: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
 
 
 class RunListAPI(PlaygroundAPIView):
@@ -79,9 +90,7 @@ class RunListAPI(PlaygroundAPIView):
 
     @extend_schema(exclude=True)
     def post(self, request: Request) -> Response:
-        data = request.data if isinstance(request.data, dict) else {}
-        if not data.get("job"):
-            raise InvalidInput(_("Send the id of the job to record as `job`."))
+        data = _valid(RunCreateRequest, request.data)
         run = playground_run_create(owner=request.user, job_id=data["job"], compare_job_id=data.get("compare_job"))
         return Response(run_json(run, request), status=201)
 
@@ -93,7 +102,8 @@ class RunDetailAPI(PlaygroundAPIView):
 
     @extend_schema(exclude=True)
     def patch(self, request: Request, run_id: str) -> Response:
-        run = playground_run_share(owner=request.user, run_id=run_id, shared=_flag(request.data, "shared"))
+        shared = _valid(RunShareRequest, request.data)["shared"]
+        run = playground_run_share(owner=request.user, run_id=run_id, shared=shared)
         return Response(run_json(run, request))
 
     @extend_schema(exclude=True)

@@ -73,6 +73,7 @@ PROBLEM_TYPES = {
     "not_found": 404, "model_not_found": 404, "method_not_allowed": 405, "not_acceptable": 406,
     "idempotency_conflict": 409, "model_retired": 410, "unsupported_media_type": 415,
     "rate_limited": 429, "quota_exceeded": 429, "concurrency_limited": 429,
+    "request_too_large": 400, "service_unavailable": 503,
 }  # fmt: skip
 MODELS = {"sentiment-demo": ["negative", "positive"], "sentiment-sst2": ["negative", "positive"],
           "topic-agnews": ["World", "Sports", "Business", "Sci/Tech"]}  # fmt: skip
