@@ -50,6 +50,9 @@ if PRODUCTION and not ALLOWED_HOSTS:
     raise environ.ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must be set when DJANGO_ENV=production")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Where /.well-known/security.txt sends vulnerability reports (URIs: mailto:, https:);
+# empty: security@ at SITE_URL's host.
+SECURITY_CONTACTS = env.list("SECURITY_CONTACTS", default=[])
 
 # ---------------------------------------------------------------------------------------
 # Applications
@@ -90,6 +93,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Hostile paths, queries, bodies and cookies are refused (400) before anything reads
+    # them; and a page whose Redis is unreachable answers 503 (apps/core/middleware.py).
+    "apps.core.middleware.HostileInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -219,7 +225,11 @@ INFERENCE_MODEL_CACHE_SIZE = env.int("INFERENCE_MODEL_CACHE_SIZE", default=3)
 INFERENCE_MAX_ATTEMPTS = env.int("INFERENCE_MAX_ATTEMPTS", default=3)
 # The reconciler re-sends jobs still open this long after they were last sent.
 INFERENCE_LEASE_SECONDS = env.int("INFERENCE_LEASE_SECONDS", default=CELERY_VISIBILITY_TIMEOUT * 2)
-INFERENCE_RECONCILE_EVERY = env.float("INFERENCE_RECONCILE_EVERY", default=30.0)
+# Every this many seconds the reconciler writes outcomes stored in the result backend into
+# rows still open (their report was lost to a fault), and re-sends or fails stuck jobs.
+INFERENCE_RECONCILE_EVERY = env.float("INFERENCE_RECONCILE_EVERY", default=2.0)
+# A worker whose requests wait this long without a flush says it stalled (/readyz).
+INFERENCE_STALL_SECONDS = env.float("INFERENCE_STALL_SECONDS", default=10.0)
 CELERY_BEAT_SCHEDULE = {
     "inference-reconcile": {"task": "inference.reconcile", "schedule": INFERENCE_RECONCILE_EVERY},
     "forum-email-sweep": {"task": "forum.sweep_notification_emails", "schedule": 300.0},
@@ -245,7 +255,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": [],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON parser plus a depth limit and no NUL or lone surrogate in any string.
+    "DEFAULT_PARSER_CLASSES": ["apps.core.parsers.PortalJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": [],
     "EXCEPTION_HANDLER": "apps.core.problems.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -266,7 +277,10 @@ SPECTACULAR_SETTINGS = {
 }
 # Proxies in front of the web server that append to X-Forwarded-For (nginx: 1). The
 # client's address is the entry that many hops from the end; with 0 it is the peer.
+# The one setting for the client's address: the API's limiter, the key audit log and
+# allauth's login limits (apps.accounts.adapters) all read it through ``client_ip``.
 NUM_PROXIES = env.int("NUM_PROXIES", default=1 if PRODUCTION else 0)
+ALLAUTH_TRUSTED_PROXY_COUNT = NUM_PROXIES
 # Models a visitor without an account may try in the playground, and how many runs an
 # hour per address (IPv6: per /64).
 PLAYGROUND_ANONYMOUS_MODELS = env.list("PLAYGROUND_ANONYMOUS_MODELS", default=["sentiment-demo"])
@@ -299,9 +313,11 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "home"
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_PREVENT_ENUMERATION = True
 # Brute-force protection: allauth's own rate limits, kept in the cache (Redis in
-# production). Failed logins are limited per IP and per account; see README "Security".
+# production). Failed logins are limited per address ("ip", IPv6 per /64) and per account
+# *from one address* ("key": the adapter keys it by account and address), so guessing
+# from one place cannot lock the owner out elsewhere; see README "Accounts and security".
 ACCOUNT_RATE_LIMITS = {
-    "login_failed": env.str("LOGIN_FAILED_RATE_LIMIT", default="10/m/ip,5/5m/key"),
+    "login_failed": env.str("LOGIN_FAILED_RATE_LIMIT", default="10/m/ip,100/h/ip,5/5m/key"),
     "signup": "20/m/ip",
     "reset_password": "20/m/ip,5/m/key",
     "reset_password_from_key": "20/m/ip",

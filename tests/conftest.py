@@ -30,12 +30,21 @@ def _services_configuration(django_db_setup: None, django_db_blocker: Any) -> No
 
 @pytest.fixture(autouse=True)
 def _fresh_state() -> Iterator[None]:
-    # Rate-limit windows and heartbeats live in the cache; each test starts clean, and in
-    # English (a request to a /zh-hans/ page leaves Chinese active in this thread).
+    # Rate-limit windows and heartbeats live in the cache, jobs in flight beside the
+    # results; each test starts clean, and in English (a request to a /zh-hans/ page
+    # leaves Chinese active in this thread).
     from django.core.cache import cache
     from django.utils import translation
 
+    from apps.inference.inflight import KEY_PREFIX, counts_in_redis
+    from apps.inference.tasks import classify
+
     cache.clear()
+    if counts_in_redis():
+        client = classify.backend.client
+        stale = list(client.scan_iter(match=KEY_PREFIX + "*", count=1000))
+        if stale:
+            client.delete(*stale)
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.activate(settings.LANGUAGE_CODE)

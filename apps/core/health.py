@@ -54,13 +54,17 @@ def _workers() -> dict[str, Any]:
         "inference": len(inference),
         "total": len(workers),
         "queue_depth": queue_depth(INFERENCE_QUEUE),
-        "workers": [{key: w.get(key) for key in ("hostname", "queues", "device", "models")} for w in workers],
+        "stalled": [w["hostname"] for w in inference if w.get("stalled")],
+        "workers": [
+            {key: w.get(key) for key in ("hostname", "queues", "device", "models", "stalled", "stall")} for w in workers
+        ],
     }
 
 
 def readiness() -> tuple[bool, dict[str, Any]]:
-    """Run every check; ready when the database, broker and cache answer and, unless
-    ``READYZ_REQUIRE_WORKERS`` is off, at least one inference worker is alive."""
+    """Run every check; ready when the database, broker and cache answer, no inference
+    worker says it stalled (its watchdog), and, unless ``READYZ_REQUIRE_WORKERS`` is off,
+    at least one inference worker is alive."""
     checks = {
         "database": _timed(_database),
         "broker": _timed(_broker),
@@ -70,5 +74,9 @@ def readiness() -> tuple[bool, dict[str, Any]]:
     if checks["workers"]["ok"] and settings.READYZ_REQUIRE_WORKERS and checks["workers"]["inference"] == 0:
         checks["workers"]["ok"] = False
         checks["workers"]["error"] = "no live inference worker"
+    elif checks["workers"]["ok"] and checks["workers"]["stalled"]:
+        # A worker that takes messages but stopped flushing them holds its jobs hostage.
+        checks["workers"]["ok"] = False
+        checks["workers"]["error"] = "inference worker stalled: " + ", ".join(checks["workers"]["stalled"])
     ready = all(check["ok"] for check in checks.values())
     return ready, checks

@@ -8,43 +8,37 @@ in the visitor's session, and only that session can read them back.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
-from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.apikeys.limits import quota_consume, quota_refund
-from apps.apikeys.models import APIKey, IdempotencyRecord
+from apps.apikeys.models import APIKey
 from apps.core.api import PortalAPIView, anonymous_browser, anonymous_models, subject_of
 from apps.core.api_docs import RATE_HEADERS, problems
-from apps.core.errors import (
-    AuthenticationRequired,
-    ConcurrencyLimited,
-    IdempotencyConflict,
-    InvalidInput,
-    ModelNotAllowed,
-    NotFound,
-    QuotaExceeded,
-)
+from apps.core.errors import AuthenticationRequired, InvalidInput, ModelNotAllowed, NotFound
+from apps.core.serializers import StrictSerializer
 from apps.mlmodels.models import VersionStatus
-from apps.mlmodels.selectors import model_version_serving
 
-from .models import OPEN_STATUSES, InferenceJob, JobSource, JobStatus
+from .models import OPEN_STATUSES, InferenceJob, JobStatus
 from .selectors import job_get_visible, worker_list_live
-from .services import inference_inputs_validate, inference_job_outcome, inference_job_submit, inference_job_wait
+from .services import (
+    MAX_CHARS,
+    MAX_INPUTS,
+    Payer,
+    inference_classify,
+    inference_inputs_validate,
+    inference_job_outcome,
+    inference_job_wait,
+    publish_errors,
+)
 
 MAX_WAIT = 30
 MAX_VERSION = 2**31 - 1
-IDEMPOTENCY_WINDOW = timedelta(hours=24)
+MODEL_ID_MAX = 100
 # A visitor's session remembers this many of its latest job ids.
 ANONYMOUS_JOBS_KEPT = 50
 ANONYMOUS_JOBS_SESSION_KEY = "inference:anonymous_jobs"
@@ -100,21 +94,42 @@ class PendingSerializer(serializers.Serializer):
     warnings = serializers.ListField(child=serializers.CharField(), required=False)
 
 
-class ClassifyRequest(serializers.Serializer):
-    model = serializers.CharField(help_text="A model id from GET /api/v1/models.")
-    version = serializers.IntegerField(
+class JSONIntegerField(serializers.IntegerField):
+    """A JSON number without a fraction: ``"2"``, ``2.0`` and ``true`` are refused, not
+    coerced (a client that sends a string has a bug worth hearing about)."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class ClassifyRequest(StrictSerializer):
+    """The body of POST /classify; validating it is the only input check (one definition
+    of the limits: ``services.MAX_INPUTS`` and ``MAX_CHARS``)."""
+
+    model = serializers.CharField(max_length=MODEL_ID_MAX, help_text="A model id from GET /api/v1/models.")
+    version = JSONIntegerField(
         min_value=1,
         max_value=MAX_VERSION,
         required=False,
         help_text="A published or deprecated version of the model; without it the newest published one answers.",
     )
     inputs = serializers.ListField(
-        # Text with at least one visible character and no NUL, 1-2000 characters.
-        child=serializers.RegexField(r"^[^\x00]*[^\x00\s][^\x00]*$", min_length=1, max_length=2000),
+        child=serializers.CharField(
+            max_length=MAX_CHARS, allow_blank=True, trim_whitespace=False, help_text="Text with a visible character."
+        ),
         min_length=1,
-        max_length=32,
+        max_length=MAX_INPUTS,
+        help_text=f"1-{MAX_INPUTS} texts of 1-{MAX_CHARS} characters.",
     )
-    wait = serializers.IntegerField(min_value=0, max_value=MAX_WAIT, default=10, required=False)
+    wait = JSONIntegerField(min_value=0, max_value=MAX_WAIT, default=10, required=False)
+
+    def validate_inputs(self, inputs: list[str]) -> list[str]:
+        try:
+            return inference_inputs_validate(inputs)
+        except InvalidInput as exc:
+            raise serializers.ValidationError(exc.detail) from None
 
 
 def _ms(later: float | None, earlier: float | None) -> float | None:
@@ -129,12 +144,16 @@ def _warnings(job: InferenceJob) -> list[str]:
     return []
 
 
-def queue_json(job: InferenceJob) -> dict[str, int]:
-    """Where an open job stands: queued jobs sent before it, and live inference workers."""
+def queue_json(job: InferenceJob) -> dict[str, int] | None:
+    """Where an open job stands: queued jobs sent before it, and live inference workers;
+    None while the cache that holds the workers' heartbeats cannot be reached."""
     from portal.celery import INFERENCE_QUEUE
 
+    try:
+        workers = worker_list_live(queue=INFERENCE_QUEUE)
+    except publish_errors():
+        return None
     ahead = InferenceJob.objects.filter(status=JobStatus.QUEUED, queued_at__lt=job.queued_at).count()
-    workers = worker_list_live(queue=INFERENCE_QUEUE)
     return {"jobs_ahead": ahead, "position": ahead + 1, "workers_online": len(workers)}
 
 
@@ -150,8 +169,9 @@ def job_json(job: InferenceJob, outcome: dict[str, Any] | None, request: Request
             "url": url,
             "model": job.model_version.model.slug,
             "version": job.model_version.version,
-            "queue": queue_json(job),
         }
+        if (queue := queue_json(job)) is not None:
+            body["queue"] = queue
         if job.status == JobStatus.RUNNING:
             body["worker"] = job.worker
             body["batch_size"] = job.batch_size
@@ -186,13 +206,6 @@ def job_json(job: InferenceJob, outcome: dict[str, Any] | None, request: Request
     if warnings := _warnings(job):
         body["warnings"] = warnings
     return body, 200
-
-
-def _body_hash(data: dict[str, Any]) -> str:
-    canonical = {"model": data.get("model"), "inputs": data.get("inputs")}
-    if data.get("version") is not None:  # absent: the same hash as before `version` existed
-        canonical["version"] = data.get("version")
-    return hashlib.sha256(json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def anonymous_job_ids(request: Request) -> list[str]:
@@ -246,7 +259,7 @@ class ClassifyAPI(PortalAPIView):
             OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False),
             *RATE_HEADERS,
         ],
-        responses={200: JobSerializer, 202: PendingSerializer, **problems(400, 401, 403, 404, 409, 410, 429)},
+        responses={200: JobSerializer, 202: PendingSerializer, **problems(400, 401, 403, 404, 409, 410, 429, 503)},
         examples=[
             OpenApiExample(
                 "Two sentences",
@@ -260,108 +273,32 @@ class ClassifyAPI(PortalAPIView):
         ],
     )
     def post(self, request: Request) -> Response:
-        data = request.data if isinstance(request.data, dict) else {}
-        if not isinstance(request.data, dict):
-            raise InvalidInput("The body must be a JSON object with `model` and `inputs`.")
-        wait = data.get("wait", 10)
-        if isinstance(wait, bool) or not isinstance(wait, int) or not 0 <= wait <= MAX_WAIT:
-            raise InvalidInput(f"`wait` must be a whole number of seconds from 0 to {MAX_WAIT}.")
-        model = data.get("model")
-        if not isinstance(model, str) or not model:
-            raise InvalidInput("`model` must be a model id, e.g. sentiment-demo.")
-        version = data.get("version")
-        if version is not None and (
-            isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_VERSION
-        ):
-            raise InvalidInput("`version` must be a version number (1, 2, ...), or left out for the newest.")
-        inputs = inference_inputs_validate(data.get("inputs"))
+        body = ClassifyRequest(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
         anonymous = not request.user.is_authenticated
-        if anonymous and model not in anonymous_models():
-            allowed = ", ".join(anonymous_models()) or "none"
-            raise AuthenticationRequired(
-                f"Sign in or send an API key to use {model!r}. Visitors may try these models: {allowed}."
-            )
         key = request.auth if isinstance(request.auth, APIKey) else None
-        if key is not None and key.allowed_models and model not in key.allowed_models:
-            raise ModelNotAllowed(f"This key may only use: {', '.join(key.allowed_models)}.")
-        # Not found / retired before anything is counted.
-        serving = model_version_serving(slug=model, version=version, for_queue=True)
+        model_allowed(model=data["model"], anonymous=anonymous, key=key)
         subject, limits = subject_of(request)
-
-        # A visitor's idempotency records would be shared by everyone behind one address.
-        idempotency_key = "" if anonymous else request.headers.get("Idempotency-Key", "").strip()[:200]
-        body_hash = _body_hash(data)
-        if idempotency_key:
-            existing = self._replay(subject, idempotency_key, body_hash)
-            if existing is not None:
-                return self._respond(request, existing, wait)
-
-        open_jobs = InferenceJob.objects.filter(
-            status__in=OPEN_STATUSES, queued_at__gte=timezone.now() - timedelta(minutes=10)
+        job = inference_classify(
+            payer=Payer(
+                subject=subject,
+                limits=limits,
+                owner=None if anonymous else request.user,
+                api_key=key,
+                visitor_job_ids=tuple(anonymous_job_ids(request)) if anonymous else None,
+            ),
+            model=data["model"],
+            version=data.get("version"),
+            inputs=data["inputs"],
+            # A visitor's idempotency records would be shared by everyone behind one address.
+            idempotency_key="" if anonymous else request.headers.get("Idempotency-Key", "").strip()[:200],
+            charge=(lambda: self.take_anonymous_run(request)) if anonymous else None,
         )
-        if anonymous:
-            open_jobs = open_jobs.filter(id__in=anonymous_job_ids(request), owner__isnull=True)
-        elif key:
-            open_jobs = open_jobs.filter(api_key=key)
-        else:
-            open_jobs = open_jobs.filter(owner=request.user, api_key__isnull=True)
-        if open_jobs.count() >= limits.max_concurrent_jobs:
-            raise ConcurrencyLimited(
-                f"At most {limits.max_concurrent_jobs} jobs may be in flight; wait for one to finish."
-            )
-        if anonymous:
-            # After validation, so that a refused input costs the visitor no try.
-            self.take_anonymous_run(request)
-        quota = quota_consume(subject=subject, limit=limits.inputs_per_month, amount=len(inputs))
-        if not quota.allowed:
-            raise QuotaExceeded(
-                f"This month's quota of {quota.limit} inputs is used up ({quota.used} used). "
-                "Ask for a higher plan at /account/keys/."
-            )
-        try:
-            # The job and its idempotency record are written together; without a key the
-            # job's single INSERT needs no transaction of its own.
-            with transaction.atomic() if idempotency_key else contextlib.nullcontext():
-                job = inference_job_submit(
-                    owner=request.user,
-                    model=model,
-                    inputs=inputs,
-                    version=version,
-                    api_key=key,
-                    source=JobSource.API if key else JobSource.PLAYGROUND,
-                    serving=serving,
-                )
-                if idempotency_key:
-                    IdempotencyRecord.objects.create(subject=subject, key=idempotency_key, body_hash=body_hash, job=job)
-        except IntegrityError:
-            # A parallel request with the same Idempotency-Key won the race: answer with its job.
-            quota_refund(subject=subject, amount=len(inputs))
-            existing = self._replay(subject, idempotency_key, body_hash)
-            if existing is None:
-                raise
-            return self._respond(request, existing, wait)
-        except Exception:
-            quota_refund(subject=subject, amount=len(inputs))
-            raise
-        self._usage["inputs"] = len(inputs)
+        self._usage["inputs"] = len(data["inputs"])
         if anonymous:
             _anonymous_job_remember(request, job)
-        return self._respond(request, job, wait)
-
-    def _replay(self, subject: str, idempotency_key: str, body_hash: str) -> InferenceJob | None:
-        record = (
-            IdempotencyRecord.objects.select_related("job__model_version__model")
-            .filter(subject=subject, key=idempotency_key)
-            .first()
-        )
-        if record is None:
-            return None
-        if record.created_at < timezone.now() - IDEMPOTENCY_WINDOW:
-            record.delete()
-            return None
-        if record.body_hash != body_hash:
-            raise IdempotencyConflict("This Idempotency-Key was used with a different body in the last 24 hours.")
-        return record.job
+        return self._respond(request, job, data["wait"])
 
     def _respond(self, request: Request, job: InferenceJob, wait: int) -> Response:
         outcome = inference_job_wait(job=job, timeout=wait) if job.status in OPEN_STATUSES else None
@@ -370,6 +307,17 @@ class ClassifyAPI(PortalAPIView):
             self._usage["queue_ms"] = body["timing"]["queued_ms"]
             self._usage["inference_ms"] = body["timing"]["inference_ms"]
         return Response(body, status=status)
+
+
+def model_allowed(*, model: str, anonymous: bool, key: APIKey | None) -> None:
+    """Visitors may run only the playground's demo models, and a key only its own list."""
+    if anonymous and model not in anonymous_models():
+        allowed = ", ".join(anonymous_models()) or "none"
+        raise AuthenticationRequired(
+            f"Sign in or send an API key to use {model!r}. Visitors may try these models: {allowed}."
+        )
+    if key is not None and key.allowed_models and model not in key.allowed_models:
+        raise ModelNotAllowed(f"This key may only use: {', '.join(key.allowed_models)}.")
 
 
 class JobAPI(PortalAPIView):

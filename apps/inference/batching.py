@@ -7,6 +7,15 @@ in Redis reaches the buffer one message at a time, and the timer fires with only
 of them. ``InferenceBatches`` holds the flush a little longer while more messages are
 already waiting in the broker, up to ``INFERENCE_MAX_WAIT_MS``: full batches under load,
 no extra wait for a lone request.
+
+Reconnects: when the broker connection drops, Celery's event loop clears every timer it
+holds and, once connected again, asks each task for its strategy anew. celery-batches
+would keep its old timer reference and never flush on time again; ``Strategy`` here
+forgets it and re-arms the flush (and the worker's report timer) on the new loop.
+
+Watchdog: ``health()`` says whether requests have waited in the buffer, or messages in
+the broker, longer than ``INFERENCE_STALL_SECONDS`` without a flush; the heartbeat
+carries the verdict to ``/readyz``, and the worker logs it.
 """
 
 from __future__ import annotations
@@ -25,6 +34,12 @@ class InferenceBatches(Batches):
     abstract = True
     _holding_since: float | None = None
     _redis: Any = None
+    # Watchdog state, in monotonic seconds: since when requests wait in the buffer, when
+    # the last flush ended, when a message last arrived, and since when a flush runs.
+    _waiting_since: float | None = None
+    _last_flush: float | None = None
+    _last_message: float | None = None
+    _flushing_since: float | None = None
 
     def _waiting_in_broker(self) -> int:
         """Messages still in the broker's list for this task's queue (Redis only)."""
@@ -43,10 +58,44 @@ class InferenceBatches(Batches):
 
     def Strategy(self, task: Any, app: Any, consumer: Any) -> Any:  # Celery's name: keeps its case
         from . import worker
+        from .heartbeat import worker_health_source
 
         timer = consumer.timer
+        # Called at start and after every reconnect; the old loop's timers are gone.
+        self._tref = None
+        handler = super().Strategy(task, app, consumer)
+        if not self._buffer.empty() or not self._pending.empty():
+            logger.warning("re-arming the batch flush after a reconnect")
+            self._tref = timer.call_repeatedly(self.flush_interval, self._do_flush)
         worker.use_timer(lambda seconds, callback: timer.call_after(seconds, callback))
-        return super().Strategy(task, app, consumer)
+        worker_health_source(self.health)
+
+        def on_message(*args: Any, **kwargs: Any) -> None:
+            now = time.monotonic()
+            self._last_message = now
+            if self._waiting_since is None:
+                self._waiting_since = now
+            handler(*args, **kwargs)
+
+        return on_message
+
+    def health(self) -> dict[str, Any]:
+        """``{"stalled": bool, "stall": reason}``: whether this worker stopped flushing
+        while work waits for it (buffered requests or messages in the broker)."""
+        now = time.monotonic()
+        limit = settings.INFERENCE_STALL_SECONDS
+        reason = ""
+        if self._flushing_since is not None:
+            hard_limit = self.time_limit or settings.INFERENCE_TIME_LIMIT
+            if now - self._flushing_since > hard_limit + limit:
+                reason = f"a flush has run for {now - self._flushing_since:.0f} s"
+        elif self._waiting_since is not None and now - self._waiting_since > limit:
+            reason = f"{self._buffer.qsize()} requests waited {now - self._waiting_since:.0f} s without a flush"
+        else:
+            active = max(self._last_flush or 0.0, self._last_message or 0.0)
+            if now - active > limit and self._waiting_in_broker() > 0:
+                reason = f"messages wait in the broker and none arrived for {now - active:.0f} s"
+        return {"stalled": bool(reason), "stall": reason}
 
     def _do_flush(self) -> None:
         buffered = self._buffer.qsize()
@@ -58,4 +107,11 @@ class InferenceBatches(Batches):
             if now - self._holding_since < max_wait and self._waiting_in_broker() > 0:
                 return  # more is on its way: let the event loop fetch it first
         self._holding_since = None
-        super()._do_flush()
+        self._flushing_since = time.monotonic()
+        try:
+            super()._do_flush()
+        finally:
+            self._flushing_since = None
+            self._last_flush = time.monotonic()
+            if self._buffer.empty():
+                self._waiting_since = None

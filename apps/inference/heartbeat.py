@@ -13,6 +13,7 @@ import os
 import platform
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -25,11 +26,28 @@ KEY_PREFIX = "workers:hb:"
 
 _stop_events: dict[str, threading.Event] = {}
 _extra_info: dict[str, Any] = {}
+_health_sources: list[Callable[[], dict[str, Any]]] = []
 
 
 def worker_info_update(**info: Any) -> None:
     """Add details (device, loaded models) to this process's next heartbeats."""
     _extra_info.update(info)
+
+
+def worker_health_source(source: Callable[[], dict[str, Any]]) -> None:
+    """Have every heartbeat carry ``source()`` (the batching watchdog's verdict:
+    ``{"stalled": bool, "stall": reason}``); the latest source replaces earlier ones."""
+    _health_sources[:] = [source]
+
+
+def _health() -> dict[str, Any]:
+    verdict: dict[str, Any] = {}
+    for source in _health_sources:
+        try:
+            verdict.update(source())
+        except Exception:  # a probe must never stop the heartbeat
+            logger.warning("worker health probe failed", exc_info=True)
+    return verdict
 
 
 def queues_of(consumer: Any) -> list[str]:
@@ -39,7 +57,8 @@ def queues_of(consumer: Any) -> list[str]:
         return []
 
 
-def heartbeat_write(*, hostname: str, queues: list[str], started_at: float) -> None:
+def heartbeat_write(*, hostname: str, queues: list[str], started_at: float) -> dict[str, Any]:
+    """Announce this worker; returns the record written."""
     ttl = settings.WORKER_HEARTBEAT_TTL
     now = time.time()
     record = {
@@ -50,12 +69,14 @@ def heartbeat_write(*, hostname: str, queues: list[str], started_at: float) -> N
         "started_at": started_at,
         "last_seen": now,
         **_extra_info,
+        **_health(),
     }
     cache.set(KEY_PREFIX + hostname, record, timeout=ttl)
     registry: dict[str, float] = cache.get(REGISTRY_KEY) or {}
     registry = {name: seen for name, seen in registry.items() if now - seen < ttl}
     registry[hostname] = now
     cache.set(REGISTRY_KEY, registry, timeout=None)
+    return record
 
 
 def start_heartbeat(consumer: Any) -> None:
@@ -68,9 +89,16 @@ def start_heartbeat(consumer: Any) -> None:
     interval = max(settings.WORKER_HEARTBEAT_TTL / 3, 0.5)
 
     def beat() -> None:
+        stalled = False
         while not stop.is_set():
             try:
-                heartbeat_write(hostname=hostname, queues=queues, started_at=started_at)
+                record = heartbeat_write(hostname=hostname, queues=queues, started_at=started_at)
+                if record.get("stalled") != stalled:
+                    stalled = bool(record.get("stalled"))
+                    if stalled:
+                        logger.error("inference worker %s stalled: %s", hostname, record.get("stall"))
+                    else:
+                        logger.warning("inference worker %s flushes again", hostname)
             except Exception:  # the cache may blink; the next beat retries
                 logger.warning("worker heartbeat failed", exc_info=True)
             stop.wait(interval)

@@ -40,6 +40,9 @@ class InferenceJob(BaseModel):
     )
     api_key = models.ForeignKey("apikeys.APIKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
     source = models.CharField(max_length=12, choices=JobSource.choices, default=JobSource.API)
+    # Who pays ("key:<id>", "user:<id>", "ip:<address>"): whose slot among jobs in flight
+    # the job holds until its outcome is stored (apps/inference/inflight.py).
+    subject = models.CharField(max_length=80, blank=True, default="")
     model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="jobs")
     inputs = models.JSONField()
     status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)

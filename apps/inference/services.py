@@ -8,20 +8,27 @@ redelivered or duplicated report changes nothing: a job finishes once.
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Value
+from django.db import IntegrityError, transaction
+from django.db.models import F, QuerySet, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from apps.core.errors import InvalidInput
+from apps.apikeys.idempotency import idempotency_body_hash, idempotency_job_replay, idempotency_record_create
+from apps.apikeys.limits import quota_consume, quota_refund
+from apps.core.errors import ConcurrencyLimited, InvalidInput, QuotaExceeded, ServiceUnavailable
 from apps.mlmodels.models import ModelVersion
 from apps.mlmodels.selectors import model_version_serving, version_message
 
+from .inflight import inflight_acquire, inflight_release
 from .models import OPEN_STATUSES, InferenceJob, JobSource, JobStatus
+from .results import PUBLISH_RETRY_POLICY
 
 logger = logging.getLogger(__name__)
 
@@ -65,31 +72,40 @@ def inference_job_submit(
     version: int | None = None,
     api_key: Any = None,
     serving: ModelVersion | None = None,
+    job_id: uuid.UUID | None = None,
+    subject: str = "",
 ) -> InferenceJob:
     """Create a job for ``inputs`` on the serving version of ``model`` and queue it.
 
     ``serving`` is that version where the caller has already looked it up (with
-    ``model_version_serving(..., for_queue=True)``). Raises ``InvalidInput``,
-    ``ModelNotFound`` or ``ModelRetired`` before anything is written or queued.
+    ``model_version_serving(..., for_queue=True)``); ``subject`` names who pays, whose
+    slot among jobs in flight the worker frees when it stores the outcome. Raises
+    ``InvalidInput``, ``ModelNotFound`` or ``ModelRetired`` before anything is written or
+    queued. The message is sent when the transaction commits (at once outside one); if
+    the broker refuses it, that error propagates from the commit (see ``inference_classify``).
     """
     inputs = inference_inputs_validate(inputs)
     model_version = serving or model_version_serving(slug=model, version=version, for_queue=True)
     job = InferenceJob.objects.create(
+        id=job_id or uuid.uuid4(),
         owner=owner if getattr(owner, "is_authenticated", False) else None,
         api_key=api_key,
         source=source,
+        subject=subject,
         model_version=model_version,
         inputs=inputs,
         enqueued_at=timezone.now(),
     )
-    # One INSERT needs no transaction of its own. Inside a caller's transaction the
-    # message waits for its commit; outside one the row is already committed.
     transaction.on_commit(lambda: inference_job_enqueue(job=job))
     return job
 
 
 def inference_job_enqueue(*, job: InferenceJob) -> None:
-    """Send ``job`` to the inference queue. The message carries all a worker needs."""
+    """Send ``job`` to the inference queue. The message carries all a worker needs.
+
+    The publish is retried briefly (reconnecting after a Redis restart), then raises one
+    of ``PUBLISH_ERRORS``.
+    """
     from .tasks import classify
 
     classify.apply_async(
@@ -98,13 +114,146 @@ def inference_job_enqueue(*, job: InferenceJob) -> None:
             "model": version_message(job.model_version),
             "inputs": job.inputs,
             "queued_at": job.queued_at.timestamp(),
+            "subject": job.subject,
         },
         task_id=str(job.id),
         # What monitoring tools and task events show of the message: the job, not the
         # user's texts (and no repr of them to build on every submission).
         argsrepr="()",
         kwargsrepr=repr({"job_id": str(job.id)}),
+        retry_policy=PUBLISH_RETRY_POLICY,
     )
+
+
+def publish_errors() -> tuple[type[BaseException], ...]:
+    """Errors that mean the broker or the result store (Redis) cannot be reached now."""
+    from kombu.exceptions import OperationalError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    return (OperationalError, RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutError)
+
+
+@dataclass(frozen=True)
+class Payer:
+    """Who a classify call is for and who pays: an API key, a signed-in user, or a
+    visitor (no owner; the visitor's job ids come from the browser session).
+
+    ``limits`` has ``inputs_per_month`` and ``max_concurrent_jobs`` (an APIKey or a Plan).
+    """
+
+    subject: str
+    limits: Any
+    owner: Any = None
+    api_key: Any = None
+    visitor_job_ids: tuple[str, ...] | None = None
+
+    @property
+    def source(self) -> str:
+        return JobSource.API if self.api_key is not None else JobSource.PLAYGROUND
+
+    def open_jobs(self) -> QuerySet[InferenceJob]:
+        """This payer's open job rows (what the embedded default counts as in flight)."""
+        jobs = InferenceJob.objects.filter(status__in=OPEN_STATUSES)
+        if self.visitor_job_ids is not None:
+            return jobs.filter(id__in=list(self.visitor_job_ids), owner__isnull=True)
+        if self.api_key is not None:
+            return jobs.filter(api_key=self.api_key)
+        return jobs.filter(owner=self.owner, api_key__isnull=True)
+
+
+def inference_classify(
+    *,
+    payer: Payer,
+    model: str,
+    inputs: list[str],
+    version: int | None = None,
+    idempotency_key: str = "",
+    charge: Callable[[], None] | None = None,
+) -> InferenceJob:
+    """The whole of a classify call before waiting: the model, the idempotent replay,
+    the payer's jobs in flight, ``charge`` (a visitor's hourly allowance), the monthly
+    quota, the job and its idempotency record, and the queue message. All or nothing:
+
+    - Refusals (``ModelNotFound``, ``ModelRetired``, ``IdempotencyConflict``,
+      ``ConcurrencyLimited``, ``QuotaExceeded``, whatever ``charge`` raises) leave nothing
+      behind: the quota is taken in the transaction that writes the job.
+    - A database error rolls the whole transaction back and propagates.
+    - A broker that refuses the message (``ServiceUnavailable``): the committed job and
+      its record are deleted and the quota refunded, so the job never runs, and a retry
+      with the same Idempotency-Key starts afresh.
+    The same ``idempotency_key`` and body within a day return the first job.
+    """
+    serving = model_version_serving(slug=model, version=version, for_queue=True)
+    body_hash = idempotency_body_hash(model=model, inputs=inputs, version=version) if idempotency_key else ""
+    if idempotency_key:
+        existing = idempotency_job_replay(subject=payer.subject, key=idempotency_key, body_hash=body_hash)
+        if existing is not None:
+            return existing
+    job_id = uuid.uuid4()
+    limit = payer.limits.max_concurrent_jobs
+    committed = False
+    try:
+        with transaction.atomic():
+            # The row and its idempotency record first: a parallel request with the same
+            # key waits on the record's unique index and then replays this job, without
+            # ever taking a slot or quota of its own.
+            job = inference_job_submit(
+                owner=payer.owner,
+                model=model,
+                inputs=inputs,
+                version=version,
+                api_key=payer.api_key,
+                source=payer.source,
+                serving=serving,
+                job_id=job_id,
+                subject=payer.subject,
+            )
+            if idempotency_key:
+                idempotency_record_create(subject=payer.subject, key=idempotency_key, body_hash=body_hash, job=job)
+            others = payer.open_jobs().exclude(id=job_id)
+            if not inflight_acquire(subject=payer.subject, job_id=str(job_id), limit=limit, open_jobs=others):
+                raise ConcurrencyLimited(f"At most {limit} jobs may be in flight; wait for one to finish.")
+            if charge is not None:
+                charge()  # after every other check: a refused call costs the visitor no try
+            quota = quota_consume(subject=payer.subject, limit=payer.limits.inputs_per_month, amount=len(inputs))
+            if not quota.allowed:
+                raise QuotaExceeded(
+                    f"This month's quota of {quota.limit} inputs is used up ({quota.used} used). "
+                    "Ask for a higher plan at /account/keys/."
+                )
+            committed = True  # the message goes as the block commits
+    except IntegrityError:
+        # A parallel request with the same Idempotency-Key won the race: its job answers.
+        _free_slot(payer=payer, job_id=job_id)
+        existing = idempotency_job_replay(subject=payer.subject, key=idempotency_key, body_hash=body_hash)
+        if existing is None:
+            raise
+        return existing
+    except publish_errors() as exc:
+        _release_unqueued(payer=payer, job_id=job_id, amount=len(inputs), committed=committed)
+        raise ServiceUnavailable("The job queue cannot be reached right now; nothing was queued or charged.") from exc
+    except BaseException:
+        _free_slot(payer=payer, job_id=job_id)
+        raise
+    return job
+
+
+def _release_unqueued(*, payer: Payer, job_id: uuid.UUID, amount: int, committed: bool) -> None:
+    """Undo a submission whose message never reached the broker."""
+    if committed:
+        with transaction.atomic():
+            # Its idempotency record goes with it (CASCADE).
+            if InferenceJob.objects.filter(id=job_id, status=JobStatus.QUEUED).delete()[0]:
+                quota_refund(subject=payer.subject, amount=amount)
+    _free_slot(payer=payer, job_id=job_id)
+
+
+def _free_slot(*, payer: Payer, job_id: uuid.UUID) -> None:
+    try:
+        inflight_release(subject=payer.subject, job_ids=[str(job_id)])
+    except publish_errors():  # Redis is away: the slot lapses on its own
+        logger.warning("could not free the in-flight slot of job %s", job_id)
 
 
 def _when(epoch: float | None) -> datetime | None:
@@ -151,19 +300,33 @@ def inference_jobs_record(*, outcomes: list[dict[str, Any]]) -> int:
     return changed
 
 
+# Open rows older than this are compared with the result backend on each reconcile: by
+# then a healthy worker's report has normally been written.
+CATCH_UP_AFTER_SECONDS = 1.0
+
+
 def inference_jobs_reconcile(*, now: datetime | None = None, limit: int = 500) -> dict[str, int]:
-    """Re-send jobs still open a lease after they were last sent; fail those that have
-    used up their attempts (poison), so one bad job cannot block the queue forever."""
+    """Bring open job rows in line with what happened, safe with any number of
+    reconcilers at once (rows are taken with ``SKIP LOCKED``):
+
+    1. Rows whose outcome the result backend already holds (a report lost to a broker
+       fault or a killed worker) take that outcome now, not a lease later.
+    2. Rows still open a lease after they were last sent are sent again, or failed if
+       they used up their attempts (poison), so one bad job cannot block the queue.
+    """
     now = now or timezone.now()
+    caught_up = _catch_up(now=now, limit=limit)
     cutoff = now - timedelta(seconds=settings.INFERENCE_LEASE_SECONDS)
-    stale = list(
-        InferenceJob.objects.select_related("model_version__model")
-        .filter(status__in=OPEN_STATUSES, enqueued_at__lt=cutoff)
-        .order_by("enqueued_at")[:limit]
-    )
     requeued = failed = 0
-    for job in stale:
-        if job.attempts >= settings.INFERENCE_MAX_ATTEMPTS:
+    with transaction.atomic():
+        stale = list(
+            InferenceJob.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("model_version__model")
+            .filter(status__in=OPEN_STATUSES, enqueued_at__lt=cutoff)
+            .order_by("enqueued_at")[:limit]
+        )
+        poison = [job for job in stale if job.attempts >= settings.INFERENCE_MAX_ATTEMPTS]
+        for job in poison:
             failed += InferenceJob.objects.filter(id=job.id, status__in=OPEN_STATUSES).update(
                 status=JobStatus.FAILED,
                 finished_at=now,
@@ -172,13 +335,41 @@ def inference_jobs_reconcile(*, now: datetime | None = None, limit: int = 500) -
                     "detail": f"The job stopped its worker {job.attempts} times and was given up.",
                 },
             )
-            continue
-        if InferenceJob.objects.filter(id=job.id, status__in=OPEN_STATUSES).update(enqueued_at=now):
-            transaction.on_commit(lambda job=job: inference_job_enqueue(job=job))
-            requeued += 1
-    if requeued or failed:
-        logger.warning("reconciler re-sent %d and failed %d stuck jobs", requeued, failed)
-    return {"requeued": requeued, "failed": failed}
+        resend = [job for job in stale if job not in poison]
+        if resend:
+            requeued = InferenceJob.objects.filter(id__in=[job.id for job in resend]).update(enqueued_at=now)
+            transaction.on_commit(lambda: _resend(resend))
+    for job in poison:
+        if job.subject:
+            inflight_release(subject=job.subject, job_ids=[str(job.id)])
+    if requeued or failed or caught_up:
+        logger.warning("reconciler recorded %d, re-sent %d and failed %d stuck jobs", caught_up, requeued, failed)
+    return {"recorded": caught_up, "requeued": requeued, "failed": failed}
+
+
+def _resend(jobs: list[InferenceJob]) -> None:
+    for job in jobs:
+        try:
+            inference_job_enqueue(job=job)
+        except publish_errors():  # the next round sends it again, a lease later
+            logger.warning("could not re-send job %s", job.id, exc_info=True)
+
+
+def _catch_up(*, now: datetime, limit: int) -> int:
+    """Write stored outcomes into rows still open; returns how many rows changed."""
+    from .results import stored_outcomes
+
+    with transaction.atomic():
+        ids = list(
+            InferenceJob.objects.select_for_update(skip_locked=True)
+            .filter(status__in=OPEN_STATUSES, enqueued_at__lt=now - timedelta(seconds=CATCH_UP_AFTER_SECONDS))
+            .order_by("enqueued_at")
+            .values_list("id", flat=True)[:limit]
+        )
+        if not ids:
+            return 0
+        outcomes = list(stored_outcomes([str(i) for i in ids]).values())
+        return inference_jobs_record(outcomes=outcomes) if outcomes else 0
 
 
 def serving_manifest_publish() -> list[dict[str, Any]]:
@@ -188,7 +379,7 @@ def serving_manifest_publish() -> list[dict[str, Any]]:
 
     from apps.mlmodels.selectors import serving_manifest
 
-    from .worker import MANIFEST_KEY
+    from .results import MANIFEST_KEY
 
     manifest = serving_manifest()
     cache.set(MANIFEST_KEY, manifest, timeout=None)
@@ -209,8 +400,10 @@ def inference_job_outcome(*, job: InferenceJob) -> dict[str, Any] | None:
 def inference_job_wait(*, job: InferenceJob, timeout: float) -> dict[str, Any] | None:
     """Wait up to ``timeout`` seconds for ``job``'s outcome from the result backend.
 
-    Returns the worker's outcome (``status`` succeeded or failed) or ``None`` on timeout.
-    With Redis this blocks on a pub/sub notification; it never polls the database.
+    Returns the worker's outcome (``status`` succeeded or failed) or ``None`` on timeout,
+    or at once when the result backend cannot be reached (the job is accepted all the
+    same: the caller answers 202 and the client polls). With Redis this blocks on a
+    pub/sub notification; it never polls the database.
     """
     from celery.exceptions import TimeoutError as CeleryTimeout
 
@@ -224,5 +417,8 @@ def inference_job_wait(*, job: InferenceJob, timeout: float) -> dict[str, Any] |
         # polled, every 50 ms rather than Celery's default half second.
         outcome = result.get(timeout=timeout, interval=0.05, propagate=False, disable_sync_subtasks=False)
     except CeleryTimeout:
+        return None
+    except publish_errors():
+        logger.warning("result backend unreachable while waiting for job %s", job.id)
         return None
     return outcome if isinstance(outcome, dict) else None

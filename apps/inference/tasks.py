@@ -6,7 +6,9 @@
   an outcome recorded on the job.
 - ``inference.record`` (default queue): writes worker reports into job rows; idempotent
   (conditional updates), retried on database errors.
-- ``inference.reconcile`` (default queue, periodic): re-sends stuck jobs, fails poison ones.
+- ``inference.reconcile`` (default queue, periodic, every ``INFERENCE_RECONCILE_EVERY`` s):
+  writes stored outcomes into rows still open, re-sends stuck jobs, fails poison ones;
+  safe with several beats (rows are taken with SKIP LOCKED).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ def classify(requests: list[SimpleRequest]) -> None:
             model=request.kwargs["model"],
             inputs=request.kwargs["inputs"],
             queued_at=request.kwargs.get("queued_at"),
+            subject=request.kwargs.get("subject") or "",
         )
         for request in requests
     ]

@@ -9,7 +9,13 @@ default queue, which writes the job rows.
 Redelivery: a job's delivery count lives in the cache. A job seen again after its worker
 died is run on its own, after its neighbours, so a poison input cannot take a whole batch
 down with it more than once; past ``INFERENCE_MAX_ATTEMPTS`` it fails without running.
-A job already finished is skipped, so a redelivered message completes nothing twice.
+A job whose outcome the result backend already holds is skipped, so a redelivered
+message runs nothing twice.
+
+Faults: while Redis is away (a restart), a flush keeps trying to read and store for up to
+``STORE_RETRY_SECONDS``; reports the broker refuses are kept and sent again; and after
+every reconnect the event loop's timers (the batch flush, the report flush) are armed
+anew on the new loop (``batching.InferenceBatches.Strategy``).
 
 Reports to the web side are gathered over ``INFERENCE_RECORD_DELAY_MS`` into one message.
 Jobs are reported "running" before a flush only when the flush is expected to take longer
@@ -36,13 +42,14 @@ from django.core.cache import cache
 from apps.mlmodels.runtime import ClassifierCache, configure_threads, resolve_device
 
 from .heartbeat import worker_info_update
+from .results import MANIFEST_KEY, PUBLISH_RETRY_POLICY, backend_connection_errors, store_results, stored_outcomes
 
 logger = logging.getLogger(__name__)
 
-MANIFEST_KEY = "inference:manifest"
+__all__ = ["MANIFEST_KEY", "Job", "flush_records", "process", "stored_outcomes", "warm_up"]
+
 ATTEMPT_KEY = "inference:attempt:"
-DONE_KEY = "inference:done:"
-# How long the worker remembers deliveries and completions of a job.
+# How long the worker remembers deliveries of a job.
 MEMORY_SECONDS = 24 * 3600
 
 _classifiers: ClassifierCache | None = None
@@ -74,6 +81,8 @@ class Job:
     inputs: list[str]
     queued_at: float | None
     attempt: int = 1
+    # Who pays for the job (its slot among the subject's jobs in flight); "" when untracked.
+    subject: str = ""
 
 
 _redis: Any = None
@@ -130,10 +139,23 @@ _record_lock = threading.Lock()
 RECORD_MAX_OUTCOMES = 512
 
 
+# Seconds before outcomes that could not be sent are tried again.
+RECORD_RETRY_SECONDS = 1.0
+
+
 def use_timer(schedule: Any) -> None:
-    """Let ``schedule(seconds, callback)`` delay recording (the worker's event loop)."""
-    global _schedule
-    _schedule = schedule
+    """Let ``schedule(seconds, callback)`` delay recording (the worker's event loop).
+
+    Called again after every reconnect: the event loop drops its timers with the old
+    connection, so a report that was due is scheduled anew on the new timer.
+    """
+    global _schedule, _record_due
+    with _record_lock:
+        _schedule = schedule
+        pending = bool(_unrecorded)
+        _record_due = pending
+    if pending:
+        schedule(settings.INFERENCE_RECORD_DELAY_MS / 1000, flush_records)
 
 
 def _record(outcomes: list[dict[str, Any]]) -> None:
@@ -160,7 +182,12 @@ def _record(outcomes: list[dict[str, Any]]) -> None:
 
 
 def flush_records() -> None:
-    """Send every outcome not yet sent to the recording task (also at worker shutdown)."""
+    """Send every outcome not yet sent to the recording task (also at worker shutdown).
+
+    If the broker refuses the message, the outcomes go back to the front of the queue and
+    are tried again ``RECORD_RETRY_SECONDS`` later; the error propagates only without a
+    timer (a direct call, or shutdown), where the reconciler takes over.
+    """
     global _record_due
     from .tasks import record
 
@@ -168,8 +195,19 @@ def flush_records() -> None:
         _record_due = False
         outcomes = list(_unrecorded)
         _unrecorded.clear()
-    if outcomes:
-        record.apply_async(args=[outcomes])
+    if not outcomes:
+        return
+    try:
+        record.apply_async(args=[outcomes], retry_policy=PUBLISH_RETRY_POLICY)
+    except Exception:
+        with _record_lock:
+            _unrecorded[:0] = outcomes
+            retry = _schedule is not None and not _record_due
+            _record_due = _record_due or retry
+        if not retry:
+            raise
+        logger.warning("could not send %d outcomes to the recording task; retrying", len(outcomes), exc_info=True)
+        _schedule(RECORD_RETRY_SECONDS, flush_records)
 
 
 def _publish(outcomes: list[dict[str, Any]]) -> None:
@@ -181,62 +219,43 @@ def _publish(outcomes: list[dict[str, Any]]) -> None:
     finished = [o for o in outcomes if o["status"] in ("succeeded", "failed")]
     # Failed jobs are stored as a result too: the payload says "failed" and why, and a
     # waiting caller reads it like any other outcome.
-    _store_results(classify.backend, finished)
-    if finished:
-        cache.set_many({DONE_KEY + o["job_id"]: True for o in finished}, timeout=MEMORY_SECONDS)
+    _store_until_stored(classify.backend, finished)
     _record(outcomes)
 
 
-def _store_results(backend: Any, outcomes: list[dict[str, Any]]) -> None:
-    """Store each outcome as its job's task result and notify the callers waiting on it.
-
-    On Redis this takes two round trips for the whole flush instead of three per job (the
-    backend's own ``mark_as_done``), with the same rule: a result already stored as a
-    success is kept, so the first outcome of a job wins.
-    """
-    from celery import states
-    from celery.backends.redis import RedisBackend
-
-    if not outcomes:
-        return
-    if not isinstance(backend, RedisBackend):
-        for outcome in outcomes:
-            backend.mark_as_done(outcome["job_id"], outcome)
-        return
-    client = backend.client
-    keys = [backend.get_key_for_task(outcome["job_id"]) for outcome in outcomes]
-    done_at = backend.app.now().isoformat()
-    pipe = client.pipeline(transaction=False)
-    for key, outcome, stored in zip(keys, outcomes, client.mget(keys), strict=True):
-        if stored is not None and backend.decode_result(stored).get("status") == states.SUCCESS:
-            continue
-        meta = {
-            "status": states.SUCCESS,
-            "result": outcome,
-            "traceback": None,
-            "children": [],
-            "date_done": done_at,
-            "task_id": outcome["job_id"],
-        }
-        value = backend.encode(meta)
-        pipe.set(key, value, ex=backend.expires or None)
-        pipe.publish(key, value)
-    pipe.execute()
+# How long a flush keeps trying to store its outcomes while the result backend is away
+# (a Redis restart); past it the job stays open and the reconciler sends it again.
+STORE_RETRY_SECONDS = 20.0
 
 
-def _stored_outcomes(jobs: list[Job]) -> list[dict[str, Any]]:
-    """The outcomes the result backend holds for finished ``jobs``."""
+def _store_until_stored(backend: Any, outcomes: list[dict[str, Any]]) -> None:
+    """``store_results``, retried while the backend cannot be reached: the outcome of a
+    job that has run is worth waiting a few seconds for."""
+    _retrying(lambda: store_results(backend, outcomes), what=f"storing {len(outcomes)} outcomes")
+
+
+def _retrying(call: Any, *, what: str) -> Any:
+    """``call()``, again with backoff while Redis (broker, results, cache) is away, for up
+    to ``STORE_RETRY_SECONDS``; then the error propagates."""
     from .tasks import classify
 
-    stored = []
-    for job in jobs:
-        outcome = classify.backend.get_task_meta(job.id).get("result")
-        if isinstance(outcome, dict) and outcome.get("job_id") == job.id:
-            stored.append(outcome)
-    return stored
+    errors = backend_connection_errors(classify.backend)
+    deadline = time.monotonic() + STORE_RETRY_SECONDS
+    pause = 0.1
+    while True:
+        try:
+            return call()
+        except errors:
+            if time.monotonic() + pause > deadline:
+                raise
+            logger.warning("Redis unreachable while %s; again in %.1f s", what, pause)
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)
 
 
 def _outcome(job: Job, status: str, hostname: str, batch_size: int, started: float, **extra: Any) -> dict[str, Any]:
+    if job.subject:
+        extra["subject"] = job.subject
     return {
         "job_id": job.id,
         "status": status,
@@ -318,14 +337,14 @@ def run_group(jobs: list[Job], *, hostname: str) -> list[dict[str, Any]]:
 def process(jobs: Iterable[Job], *, hostname: str) -> list[dict[str, Any]]:
     """The worker's unit of work for one flush. Returns every outcome it published."""
     jobs = list(jobs)
-    done = cache.get_many([DONE_KEY + job.id for job in jobs])
     fresh, suspects = [], []
     # A redelivered message of a finished job runs nothing; its stored outcome is recorded
     # again, in case the worker that finished it died before its report was sent.
-    published = _stored_outcomes([job for job in jobs if DONE_KEY + job.id in done])
+    stored = _retrying(lambda: stored_outcomes([job.id for job in jobs]), what="reading stored outcomes")
+    published = list(stored.values())
     _record(published)
-    jobs = [job for job in jobs if DONE_KEY + job.id not in done]
-    attempts = _attempts([job.id for job in jobs])
+    jobs = [job for job in jobs if job.id not in stored]
+    attempts = _retrying(lambda: _attempts([job.id for job in jobs]), what="counting deliveries")
     for job in jobs:
         job.attempt = attempts[job.id]
         if job.attempt > settings.INFERENCE_MAX_ATTEMPTS:
@@ -355,7 +374,10 @@ def process(jobs: Iterable[Job], *, hostname: str) -> list[dict[str, Any]]:
             for batch in batches
             for job in batch
         ]
-        record.apply_async(args=[running])  # at once: the outcomes of this flush come later
+        try:
+            record.apply_async(args=[running], retry_policy=PUBLISH_RETRY_POLICY)  # at once: the outcomes come later
+        except Exception:  # only a status on the way to the outcome: never worth a lost flush
+            logger.warning("could not report %d jobs running", len(running), exc_info=True)
     for batch in batches:
         outcomes = run_group(batch, hostname=hostname)
         _publish(outcomes)  # before the next group: a later crash cannot lose these

@@ -1,0 +1,77 @@
+"""The reconciler: rows catch up from stored outcomes at once; several run safely."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from apps.inference.models import InferenceJob, JobStatus
+from apps.inference.results import store_results
+from apps.inference.services import CATCH_UP_AFTER_SECONDS, inference_job_submit, inference_jobs_reconcile
+from apps.inference.tasks import classify
+
+
+def _succeeded(job: InferenceJob) -> dict:
+    now = time.time()
+    return {
+        "job_id": str(job.id),
+        "status": "succeeded",
+        "worker": "gone@worker",
+        "batch_size": 1,
+        "attempt": 1,
+        "started_at": now,
+        "finished_at": now,
+        "inference_ms": 2.5,
+        "results": [{"label": "beta", "score": 0.6, "scores": {"alpha": 0.4, "beta": 0.6}, "truncated": False}],
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.embedded
+def test_an_open_row_takes_its_stored_outcome_on_the_next_round_not_a_lease_later(owner, published, settings):
+    job = inference_job_submit(owner=owner, model="fixed-head", inputs=["lost report"])
+    waiting = inference_job_submit(owner=owner, model="fixed-head", inputs=["still running"])
+    # The worker stored the outcome (callers have it) but its report never arrived.
+    store_results(classify.backend, [_succeeded(job)])
+    InferenceJob.objects.update(enqueued_at=timezone.now() - timedelta(seconds=CATCH_UP_AFTER_SECONDS + 1))
+    assert settings.INFERENCE_LEASE_SECONDS > 10  # far from due for re-sending
+    assert inference_jobs_reconcile() == {"recorded": 1, "requeued": 0, "failed": 0}
+    job.refresh_from_db()
+    waiting.refresh_from_db()
+    assert (job.status, job.worker, job.inference_ms) == (JobStatus.SUCCEEDED, "gone@worker", 2.5)
+    assert job.results[0]["label"] == "beta"
+    assert waiting.status == JobStatus.QUEUED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_reconcilers_at_once_send_each_stuck_job_exactly_once(owner, fixed_head_artifact, settings):
+    from portal.celery import INFERENCE_QUEUE, app
+
+    from ..models import make_version
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks with SKIP LOCKED are PostgreSQL's; SQLite serialises writers anyway")
+    version = make_version(fixed_head_artifact)
+    old = timezone.now() - timedelta(seconds=settings.INFERENCE_LEASE_SECONDS + 5)
+    jobs = [InferenceJob.objects.create(owner=owner, model_version=version, inputs=[f"stuck {n}"]) for n in range(40)]
+    InferenceJob.objects.update(enqueued_at=old)
+
+    def round_(_n: int) -> int:
+        try:
+            return inference_jobs_reconcile()["requeued"]
+        finally:
+            connection.close()
+
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            sent = sum(pool.map(round_, range(4)))
+        assert sent == len(jobs)
+        assert not InferenceJob.objects.filter(enqueued_at=old).exists()
+    finally:
+        with app.connection_for_write() as conn:
+            conn.default_channel.queue_purge(INFERENCE_QUEUE)
