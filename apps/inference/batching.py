@@ -62,10 +62,11 @@ class InferenceBatches(Batches):
 
         timer = consumer.timer
         # Called at start and after every reconnect; the old loop's timers are gone.
+        if self._tref is not None:
+            logger.warning("consumer restarted with a flush pending: arming it on the new loop")
         self._tref = None
         handler = super().Strategy(task, app, consumer)
         if not self._buffer.empty() or not self._pending.empty():
-            logger.warning("re-arming the batch flush after a reconnect")
             self._tref = timer.call_repeatedly(self.flush_interval, self._do_flush)
         worker.use_timer(lambda seconds, callback: timer.call_after(seconds, callback))
         worker_health_source(self.health)

@@ -313,10 +313,18 @@ def inference_jobs_reconcile(*, now: datetime | None = None, limit: int = 500) -
        fault or a killed worker) take that outcome now, not a lease later.
     2. Rows still open a lease after they were last sent are sent again, or failed if
        they used up their attempts (poison), so one bad job cannot block the queue.
+       Right after the broker's Redis restarted, every open row sent before it without a
+       stored outcome is sent again at once. A duplicate message is harmless: the worker
+       runs a job once per flush and skips one whose outcome is stored.
     """
     now = now or timezone.now()
     caught_up = _catch_up(now=now, limit=limit)
-    cutoff = now - timedelta(seconds=settings.INFERENCE_LEASE_SECONDS)
+    # After the broker's Redis restarted, a message it handed out just before going down
+    # may be in no queue at all (kombu pops it, then notes it unacknowledged): every job
+    # sent before the restart is due again now, not a lease later.
+    restarted = _broker_restarted()
+    lease = CATCH_UP_AFTER_SECONDS if restarted else settings.INFERENCE_LEASE_SECONDS
+    cutoff = now - timedelta(seconds=lease)
     requeued = failed = 0
     with transaction.atomic():
         stale = list(
@@ -325,6 +333,12 @@ def inference_jobs_reconcile(*, now: datetime | None = None, limit: int = 500) -
             .filter(status__in=OPEN_STATUSES, enqueued_at__lt=cutoff)
             .order_by("enqueued_at")[:limit]
         )
+        if restarted and stale:
+            # Those whose outcome is stored are caught up on the next round instead.
+            from .results import stored_outcomes
+
+            done = stored_outcomes([str(job.id) for job in stale])
+            stale = [job for job in stale if str(job.id) not in done]
         poison = [job for job in stale if job.attempts >= settings.INFERENCE_MAX_ATTEMPTS]
         for job in poison:
             failed += InferenceJob.objects.filter(id=job.id, status__in=OPEN_STATUSES).update(
@@ -345,6 +359,30 @@ def inference_jobs_reconcile(*, now: datetime | None = None, limit: int = 500) -
     if requeued or failed or caught_up:
         logger.warning("reconciler recorded %d, re-sent %d and failed %d stuck jobs", caught_up, requeued, failed)
     return {"recorded": caught_up, "requeued": requeued, "failed": failed}
+
+
+# Where the reconciler notes which Redis server (its run id) held the queue last time.
+BROKER_RUN_ID_KEY = "inference:broker-run-id"
+
+
+def _broker_restarted() -> bool:
+    """Whether the broker's Redis is another run than at the previous reconcile (it
+    restarted). False on the first look, without Redis, and while Redis cannot be read."""
+    from portal.celery import app
+
+    if not app.conf.broker_url.startswith(("redis://", "rediss://")):
+        return False
+    try:
+        with app.connection_for_write() as conn:
+            client = conn.default_channel.client
+            run_id = client.info("server")["run_id"]
+            previous = client.getset(BROKER_RUN_ID_KEY, run_id)
+    except publish_errors():
+        return False
+    if previous is not None and previous.decode() != run_id:
+        logger.warning("the broker's Redis restarted: re-sending jobs sent before it")
+        return True
+    return False
 
 
 def _resend(jobs: list[InferenceJob]) -> None:

@@ -336,7 +336,12 @@ def run_group(jobs: list[Job], *, hostname: str) -> list[dict[str, Any]]:
 
 def process(jobs: Iterable[Job], *, hostname: str) -> list[dict[str, Any]]:
     """The worker's unit of work for one flush. Returns every outcome it published."""
-    jobs = list(jobs)
+    # One job once per flush: after a reconnect the broker can hand back a message the
+    # worker still holds unacknowledged, and both copies may land in one flush.
+    unique: dict[str, Job] = {}
+    for job in jobs:
+        unique.setdefault(job.id, job)
+    jobs = list(unique.values())
     fresh, suspects = [], []
     # A redelivered message of a finished job runs nothing; its stored outcome is recorded
     # again, in case the worker that finished it died before its report was sent.

@@ -75,3 +75,28 @@ def test_two_reconcilers_at_once_send_each_stuck_job_exactly_once(owner, fixed_h
     finally:
         with app.connection_for_write() as conn:
             conn.default_channel.queue_purge(INFERENCE_QUEUE)
+
+
+@pytest.mark.django_db
+def test_after_the_brokers_redis_restarts_jobs_sent_before_it_are_sent_again_at_once(
+    owner, published, django_capture_on_commit_callbacks
+):
+    from portal.celery import app
+
+    if not app.conf.broker_url.startswith("redis://"):
+        pytest.skip("the restart is told by the Redis server's run id")
+    lost = inference_job_submit(owner=owner, model="fixed-head", inputs=["popped, never noted"])
+    done = inference_job_submit(owner=owner, model="fixed-head", inputs=["ran before the restart"])
+    store_results(classify.backend, [_succeeded(done)])
+    InferenceJob.objects.update(enqueued_at=timezone.now() - timedelta(seconds=CATCH_UP_AFTER_SECONDS + 1))
+    inference_jobs_reconcile()  # notes the server's run id
+    InferenceJob.objects.filter(id=lost.id).update(enqueued_at=timezone.now() - timedelta(seconds=5))
+    with django_capture_on_commit_callbacks(execute=False):
+        assert inference_jobs_reconcile()["requeued"] == 0  # same server: a lease is far off
+    with app.connection_for_write() as conn:
+        conn.default_channel.client.set("inference:broker-run-id", "0" * 40)  # an earlier run
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert inference_jobs_reconcile() == {"recorded": 0, "requeued": 1, "failed": 0}
+    assert len(callbacks) == 1
+    lost.refresh_from_db()
+    assert lost.enqueued_at > timezone.now() - timedelta(seconds=5)

@@ -191,3 +191,11 @@ def test_publishing_a_version_writes_the_manifest_workers_warm_from(
     manifest = cache.get(worker.MANIFEST_KEY)
     assert [(m["slug"], m["version"]) for m in manifest] == [("manifested", 1)]
     assert worker.warm_up(manifest) == ["manifested/v1"]
+
+
+def test_two_deliveries_of_one_job_in_one_flush_run_it_once(published):
+    # After a reconnect the broker can hand back a message the worker still holds.
+    job = _job(published, ["delivered twice"])
+    again = _job(published, ["delivered twice"], job_id=job.id)
+    (outcome,) = worker.process([job, again], hostname="unit@test")
+    assert (outcome["job_id"], outcome["attempt"], outcome["status"]) == (job.id, 1, "succeeded")
