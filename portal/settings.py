@@ -324,6 +324,13 @@ ACCOUNT_RATE_LIMITS = {
     "confirm_email": "1/3m/key",
     "change_password": "5/m/user",
 }
+# Many addresses guessing one account: past FREE failures on it within WINDOW seconds,
+# each failed attempt answers STEP seconds later than the last, up to MAX (the right
+# password never waits). See apps/accounts/adapters.py.
+LOGIN_FAILURE_DELAY_FREE = env.int("LOGIN_FAILURE_DELAY_FREE", default=10)
+LOGIN_FAILURE_DELAY_STEP = env.float("LOGIN_FAILURE_DELAY_STEP", default=0.25)
+LOGIN_FAILURE_DELAY_MAX = env.float("LOGIN_FAILURE_DELAY_MAX", default=2.0)
+LOGIN_FAILURE_DELAY_WINDOW = env.int("LOGIN_FAILURE_DELAY_WINDOW", default=900)
 SOCIALACCOUNT_ADAPTER = "apps.accounts.adapters.SocialAccountAdapter"
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
 SOCIALACCOUNT_PROVIDERS = (

@@ -7,13 +7,23 @@ account *and* the address the attempt came from: an address that keeps guessing 
 stopped (for that account, and for every account by the per-address limit), while the
 owner's correct password from any other address still works. The client address is
 ``client_ip``, the one definition the API's limiter uses too (``NUM_PROXIES``).
+
+Guessing one account from many addresses is slowed per account instead: past
+``LOGIN_FAILURE_DELAY_FREE`` failures on an account in ``LOGIN_FAILURE_DELAY_WINDOW``
+seconds, each further failed attempt on it answers ``LOGIN_FAILURE_DELAY_STEP`` seconds
+later than the one before, up to ``LOGIN_FAILURE_DELAY_MAX``. Only failures wait: the
+right password is never delayed and never refused for what others did.
 """
 
+import hashlib
+import time
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.internal.ratelimit import truncate_ip
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
@@ -43,6 +53,25 @@ class AccountAdapter(DefaultAccountAdapter):
         # test_login_protection.py holds this against allauth upgrades.
         account = super()._get_login_attempts_cache_key(request, **credentials)
         return f"{account}:{truncate_ip(self.get_client_ip(request))}"
+
+    def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
+        super().authentication_failed(request, **credentials)
+        time.sleep(login_failure_delay(super()._get_login_attempts_cache_key(request, **credentials)))
+
+
+def login_failure_delay(account: str) -> float:
+    """Count one more failed login on ``account`` (from any address); returns how long
+    its answer should wait."""
+    key = "login:failures:" + hashlib.sha256(account.encode()).hexdigest()
+    window = settings.LOGIN_FAILURE_DELAY_WINDOW
+    cache.add(key, 0, timeout=window)
+    try:
+        failures = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=window)
+        failures = 1
+    excess = max(failures - settings.LOGIN_FAILURE_DELAY_FREE, 0)
+    return min(excess * settings.LOGIN_FAILURE_DELAY_STEP, settings.LOGIN_FAILURE_DELAY_MAX)
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):

@@ -147,3 +147,29 @@ def test_the_deploy_counts_nginx_as_the_one_proxy():
     assert "NUM_PROXIES=1" in (deploy / ".env.example").read_text().splitlines()
     # nginx appends the peer it saw, so the client is the last entry: one proxy.
     assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in (deploy / "nginx.conf").read_text()
+
+
+def test_guesses_on_one_account_from_many_addresses_slow_down_but_the_right_password_never_waits(settings):
+    import time
+
+    settings.LOGIN_FAILURE_DELAY_FREE = 3
+    settings.LOGIN_FAILURE_DELAY_STEP = 0.2
+    settings.LOGIN_FAILURE_DELAY_MAX = 0.4
+    owner = UserFactory(email="target@example.com")
+    timings = []
+    for n in range(6):  # a botnet: every guess from another address
+        started = time.perf_counter()
+        response = _login(Client(), owner.email, "wrong password!", **_direct(f"203.0.113.{n + 1}"))
+        timings.append(time.perf_counter() - started)
+        assert THROTTLED not in response.content.decode()
+    # Three free failures, then 0.2 s, then the 0.4 s cap.
+    assert [t >= d for t, d in zip(timings[3:], (0.2, 0.4, 0.4), strict=True)] == [True, True, True], timings
+    # The right password from another address logs in, and counts as no failure (so it
+    # is never held back): the next failure still waits the cap, not one step more.
+    owner_client = Client()
+    _login(owner_client, owner.email, PASSWORD, **_direct(OWNER_ELSEWHERE))
+    assert _logged_in(owner_client, owner)
+    from apps.accounts.adapters import login_failure_delay
+
+    settings.LOGIN_FAILURE_DELAY_MAX = 10
+    assert login_failure_delay(f"testserver:{owner.email}") == pytest.approx(0.2 * (7 - 3))
