@@ -143,3 +143,84 @@ def _require_broker() -> None:
             conn.ensure_connection(max_retries=1, interval_start=0, timeout=3)
     except Exception as exc:
         service_missing(f"the Celery broker is unreachable: {exc}")
+
+
+# --- Network guard ------------------------------------------------------------------
+# The suite must not depend on the network: a socket in the test process may connect to
+# loopback, to a unix socket, or to the hosts of the configured database, cache, broker
+# and result backend (CI reaches its service containers by name), and to nothing else.
+# Processes the tests start (workers, gunicorn) are not covered.
+
+
+class NetworkBlocked(RuntimeError):
+    """A test tried to reach an address outside loopback and the configured services."""
+
+
+def _configured_service_hosts() -> tuple[set[str], set[str]]:
+    """(host names, IP addresses) of the services named in the settings."""
+    import socket
+    from urllib.parse import urlsplit
+
+    names = {str(db.get("HOST") or "") for db in settings.DATABASES.values()}
+    urls = [settings.CELERY_BROKER_URL, str(settings.CELERY_RESULT_BACKEND or "")]
+    for cache in settings.CACHES.values():
+        location = cache.get("LOCATION") or ""
+        urls.extend([location] if isinstance(location, str) else list(location))
+    for url in urls:
+        for part in str(url).split(";"):  # kombu's failover form: "redis://a;redis://b"
+            if "://" in part:
+                names.add(urlsplit(part).hostname or "")
+    names = {name for name in names if name and not name.startswith("/")}
+    addresses: set[str] = set()
+    for name in names:
+        try:
+            addresses.update(str(info[4][0]) for info in socket.getaddrinfo(name, None))
+        except OSError:  # a service host that does not resolve is simply not allowed
+            continue
+    return names, addresses
+
+
+def _network_address_allowed(host: str, names: set[str], addresses: set[str]) -> bool:
+    import ipaddress
+
+    if host == "localhost" or host in names or host in addresses:
+        return True
+    try:
+        ip = ipaddress.ip_address(host.split("%", 1)[0])  # "fe80::1%eth0": drop the zone
+    except ValueError:
+        return False  # a host name that is not a configured service: never resolved
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _loopback_only_network() -> Iterator[None]:
+    import socket
+
+    names, addresses = _configured_service_hosts()
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def check(sock: socket.socket, address: Any) -> None:
+        if sock.family not in (socket.AF_INET, socket.AF_INET6):
+            return  # unix sockets and the like stay on this machine
+        if not _network_address_allowed(str(address[0]), names, addresses):
+            raise NetworkBlocked(
+                f"connect to {address!r} refused: tests may reach loopback, unix sockets and the "
+                f"configured services ({', '.join(sorted(names)) or 'none'}) only"
+            )
+
+    def connect(self: socket.socket, address: Any) -> None:
+        check(self, address)
+        return real_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: Any) -> int:
+        check(self, address)
+        return real_connect_ex(self, address)
+
+    socket.socket.connect = connect  # type: ignore[method-assign]  # the guard is the point
+    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        socket.socket.connect, socket.socket.connect_ex = real_connect, real_connect_ex  # type: ignore[method-assign]

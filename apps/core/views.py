@@ -3,6 +3,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from apps.forum.selectors import home_announcements, home_threads
 from apps.inference.selectors import inference_stats
 
 from .health import readiness
@@ -10,19 +11,14 @@ from .health import readiness
 
 def home(request: HttpRequest) -> HttpResponse:
     """Welcome page: what the portal offers, plus what is live now (published models,
-    announcements and active threads) as those parts exist."""
+    announcements and active threads), each as the viewer may see it."""
     from apps.mlmodels.selectors import model_list_visible
 
     context: dict[str, object] = {
-        "models": [model for model, version in model_list_visible(viewer=request.user) if version.is_serving][:6]
+        "models": [model for model, version in model_list_visible(viewer=request.user) if version.is_serving][:6],
+        "threads": home_threads(viewer=request.user, limit=5),
+        "announcements": home_announcements(viewer=request.user, limit=3),
     }
-    try:
-        from apps.forum import selectors as forum
-    except ImportError:  # the forum app has not landed in this checkout
-        forum = None
-    if forum is not None and hasattr(forum, "home_threads"):
-        context["threads"] = forum.home_threads(viewer=request.user, limit=5)
-        context["announcements"] = forum.home_announcements(viewer=request.user, limit=3)
     return render(request, "home.html", context)
 
 

@@ -1,5 +1,4 @@
-"""Site search at /search/: docs and tutorials, forum threads (when the forum offers
-``thread_search``) and published models.
+"""Site search at /search/: docs and tutorials, forum threads and published models.
 
 On PostgreSQL pages are matched against their weighted vector (title A > headings B >
 body C; English stemmed, Chinese segmented by jieba and matched word for word) and
@@ -11,7 +10,6 @@ words in ``<mark>``; the same code serves both databases.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import re
 from dataclasses import dataclass
@@ -19,9 +17,11 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Q
-from django.urls import NoReverseMatch
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+
+from apps.forum.selectors import thread_search
+from apps.mlmodels.selectors import model_list_public
 
 from .models import Kind, Page
 from .sections import FORUM, MODELS, TUTORIALS, section_title
@@ -156,13 +156,6 @@ def _page_result(page: Page, terms: list[str]) -> dict[str, Any]:
 
 
 def _forum_results(*, query: str, viewer: Any, limit: int) -> list[dict[str, Any]]:
-    try:
-        selectors = importlib.import_module("apps.forum.selectors")
-    except ImportError:
-        return []
-    thread_search = getattr(selectors, "thread_search", None)
-    if thread_search is None:
-        return []
     results = []
     for row in thread_search(query=query, viewer=viewer, limit=limit):
         results.append({**row, "kind": "forum", "snippet": mark_safe(row.get("snippet", ""))})  # noqa: S308 (the forum's contract: safe HTML)
@@ -170,22 +163,16 @@ def _forum_results(*, query: str, viewer: Any, limit: int) -> list[dict[str, Any
 
 
 def _model_results(*, terms: list[str], limit: int) -> list[dict[str, Any]]:
-    from apps.mlmodels.selectors import model_list_public
-
     models = model_list_public()
     for term in terms:
         models = models.filter(Q(slug__icontains=term) | Q(name__icontains=term) | Q(description__icontains=term))
     results = []
     for model in models[:limit]:
-        try:
-            url = model.get_absolute_url()
-        except NoReverseMatch:  # the model pages are not routed yet
-            url = ""
         results.append(
             {
                 "kind": "model",
                 "title": f"{model.name} ({model.slug})",
-                "url": url,
+                "url": model.get_absolute_url(),
                 "snippet": highlight(model.description, terms),
                 "language": "",
                 "section": "",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from apps.inference.models import InferenceJob, JobSource
@@ -472,21 +473,26 @@ def test_a_rate_limit_is_stated_with_when_to_retry(page, fixed_head_artifact):
     assert InferenceJob.objects.count() == 0
 
 
-def test_a_worker_timeout_is_stated_plainly(no_workers, page, fixed_head_artifact):
+def test_a_job_given_up_after_stopping_its_worker_is_stated_plainly(no_workers, page, fixed_head_artifact):
     _demo(fixed_head_artifact)
     user = UserFactory()
     log_in(page, user.email, PASSWORD)
     _open(page)
-    page.get_by_label("Text to classify").fill("This one will time out.")
+    page.get_by_label("Text to classify").fill("This one stops its worker.")
     page.get_by_role("button", name="Run", exact=True).click()
     expect(page.locator("#pg-status")).to_contain_text("no worker is online")
-    # What a worker reports when the batch's time limit stopped it.
+    # The row exactly as the worker and the reconciler leave a poison job: its worker was
+    # lost on each of its attempts, then it was failed with this detail
+    # (apps/inference/worker.py ``process``, apps/inference/services.py ``inference_jobs_reconcile``).
+    attempts = django_settings.INFERENCE_MAX_ATTEMPTS
     InferenceJob.objects.update(
         status="failed",
-        error={"type": "inference_failed", "detail": "The model could not run: SoftTimeLimitExceeded."},
+        attempts=attempts,
+        finished_at=timezone.now(),
+        error={"type": "inference_failed", "detail": f"The job stopped its worker {attempts} times and was given up."},
     )
     alert = page.get_by_role("alert")
-    expect(alert).to_contain_text("The worker timed out", timeout=30_000)
-    expect(alert).to_contain_text("Try fewer or shorter inputs.")
+    expect(alert).to_contain_text("The job was given up", timeout=30_000)
+    expect(alert).to_contain_text("Its worker stopped several times while running it.")
     expect(page.locator("#pg-status")).to_have_text("The job failed.")
     expect(page.locator(".playground")).not_to_have_attribute("aria-busy", "true")

@@ -1,15 +1,14 @@
 """Search: PostgreSQL full-text in the services configuration, the simpler fallback on the
 embedded default (SQLite), and the parts both share."""
 
-import sys
-import types
-
 import pytest
 from django.db import connection
 
 from apps.docs.search import SearchFilters, _fallback_pages, highlight, site_search
 from apps.docs.selectors import pages_visible
+from apps.forum.models import Access
 
+from ..forum.factories import CategoryFactory, make_thread
 from ..services import service_missing
 from .conftest import write
 
@@ -128,34 +127,25 @@ def test_filters_narrow_by_section_version_and_language(corpus, client):
 
 
 @pytest.mark.embedded
-def test_forum_threads_join_the_results_when_the_forum_offers_search(corpus, monkeypatch, client):
-    calls = []
-
-    def thread_search(*, query, viewer, limit):
-        calls.append((query, limit))
-        return [
-            {
-                "kind": "forum",
-                "title": "How do I rotate?",
-                "url": "/forum/t/1/",
-                "snippet": "<mark>rotate</mark> it",
-                "language": "en",
-            }
-        ]
-
-    module = types.ModuleType("apps.forum.selectors")
-    module.thread_search = thread_search
-    monkeypatch.setitem(sys.modules, "apps.forum.selectors", module)
+def test_a_forum_thread_about_the_query_shows_up_in_site_search(corpus, client):
+    general = CategoryFactory(slug="general")
+    thread = make_thread(
+        category=general, title="How do I rotate my key?", body="I want to rotate it every month, safely."
+    )
     html = client.get("/search/", {"q": "rotate"}).content.decode()
-    assert '<a href="/forum/t/1/">How do I rotate?</a>' in html and "<mark>rotate</mark> it" in html
-    assert calls == [("rotate", 10)]
-    assert "How do I rotate?" not in client.get("/search/", {"q": "rotate", "section": "api"}).content.decode()
+    assert f'<a href="{thread.get_absolute_url()}">How do I rotate my key?</a>' in html
+    assert "I want to <mark>rotate</mark> it every month" in html
+    only_forum = client.get("/search/", {"q": "rotate", "section": "forum"}).content.decode()
+    assert "How do I rotate my key?" in only_forum and "Rotate credentials" not in only_forum
+    assert "How do I rotate my key?" not in client.get("/search/", {"q": "rotate", "section": "api"}).content.decode()
 
 
 @pytest.mark.embedded
-def test_search_without_the_forum_still_answers(corpus, monkeypatch, client):
-    monkeypatch.setitem(sys.modules, "apps.forum.selectors", types.ModuleType("apps.forum.selectors"))
-    assert client.get("/search/", {"q": "rotate"}).status_code == 200
+def test_site_search_never_shows_a_thread_the_visitor_may_not_read(corpus, client):
+    staff_only = CategoryFactory(slug="staff", read_access=Access.STAFF, post_access=Access.STAFF)
+    make_thread(category=staff_only, title="Rotate the signing secret tonight", body="Internal rotation plan.")
+    html = client.get("/search/", {"q": "rotate"}).content.decode()
+    assert "Rotate credentials" in html and "signing secret" not in html
 
 
 @pytest.mark.embedded
@@ -169,7 +159,9 @@ def test_published_models_are_found_by_name(db, client):
     draft = MLModel.objects.create(slug="topic-secret", name="Topic (secret)", labels=["a", "b"])
     ModelVersion.objects.create(model=draft, version=1, status=VersionStatus.DRAFT, artifact_dir="x", base_encoder="b")
     html = client.get("/search/", {"q": "topic"}).content.decode()
-    assert "Topic (AG News) (topic-agnews)" in html and "topic-secret" not in html
+    assert f'<a href="{model.get_absolute_url()}">Topic (AG News) (topic-agnews)</a>' in html
+    assert "topic-secret" not in html
+    assert client.get(model.get_absolute_url()).status_code == 200
 
 
 @pytest.mark.embedded

@@ -3,9 +3,6 @@ redacted and revoked, and the author is told why."""
 
 from __future__ import annotations
 
-import logging
-import sys
-
 import pytest
 from django.core import mail
 from django.core.management import call_command
@@ -51,19 +48,6 @@ def test_a_reply_with_an_api_key_is_held_redacted_and_its_author_told(
     assert entry.actor_label == "system" and entry.after["key_ids"] == [key.key_id]
 
 
-def test_without_the_key_service_the_post_is_still_held_and_a_warning_is_logged(
-    developer, thread, key, caplog, monkeypatch
-):
-    # As before issue 4: importing the API-key service fails.
-    monkeypatch.setitem(sys.modules, "apps.apikeys.services", None)
-    caplog.set_level(logging.WARNING, logger="apps.forum.services.keyleak")
-    post = services.post_create(author=developer, thread=thread, body=f"oops {key.raw}")
-    assert post.held_at is not None
-    assert "apikey_revoke_leaked is missing" in caplog.text
-    assert key.raw not in caplog.text
-    assert AuditLogEntry.objects.get(action="post.hold").after["revoked"] == []
-
-
 def test_a_thread_whose_first_post_has_a_key_is_held_with_it(client, developer, general, key):
     thread = services.thread_create(author=developer, category=general, title="Auth trouble", body=f"key {key.raw}")
     thread.refresh_from_db()
@@ -103,11 +87,33 @@ def test_a_moderator_publishes_the_redacted_post_from_the_review_queue(
 
 
 def test_a_leaked_key_is_revoked_and_stops_working(client, developer, general, capsys):
-    from apps.apikeys.services import apikey_revoke_leaked  # noqa: F401  (the service the guard calls)
-
     call_command("issue_key", "--email", developer.email, "--scopes", "models:read")
     raw = keyformat.find_keys(capsys.readouterr().out)[0]
     assert client.get("/api/v1/models", HTTP_AUTHORIZATION=f"Bearer {raw.raw}").status_code == 200
     services.thread_create(author=developer, category=general, title="My key leaked here", body=raw.raw)
     assert AuditLogEntry.objects.get(action="post.hold").after["revoked"] == [raw.key_id]
     assert client.get("/api/v1/models", HTTP_AUTHORIZATION=f"Bearer {raw.raw}").status_code == 401
+
+
+def test_a_key_posted_by_someone_else_is_revoked_and_its_owner_is_emailed(
+    client, developer, other_developer, thread, capsys, django_capture_on_commit_callbacks
+):
+    call_command("issue_key", "--email", developer.email, "--scopes", "models:read")
+    raw = keyformat.find_keys(capsys.readouterr().out)[0]
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        post = services.post_create(author=other_developer, thread=thread, body=f"Found this key: {raw.raw}")
+    post.refresh_from_db()
+    assert post.held_at is not None
+    assert client.get("/api/v1/models", HTTP_AUTHORIZATION=f"Bearer {raw.raw}").status_code == 401
+    to_owner = [m for m in mail.outbox if m.to == [developer.email]]
+    assert len(to_owner) == 1 and "was revoked" in to_owner[0].subject
+    assert f"forum:post:{post.pk}" in to_owner[0].body and raw.raw not in to_owner[0].body
+    assert AuditLogEntry.objects.get(action="post.hold").after["revoked"] == [raw.key_id]
+
+
+def test_a_key_this_portal_never_issued_is_held_but_not_recorded_as_revoked(developer, thread, key):
+    post = services.post_create(author=developer, thread=thread, body=f"oops {key.raw}")
+    assert post.held_at is not None
+    entry = AuditLogEntry.objects.get(action="post.hold")
+    assert entry.after["key_ids"] == [key.key_id] and entry.after["revoked"] == []

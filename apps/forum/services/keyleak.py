@@ -12,6 +12,8 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from apps.apikeys.services import apikey_revoke_leaked
+
 from ..models import Post
 from .audit import audit_record
 from .notifications import notify_moderation
@@ -20,30 +22,20 @@ logger = logging.getLogger(__name__)
 
 
 def leaked_keys_revoke(*, key_ids: list[str], source: str) -> list[str]:
-    """Revoke each key through the API-key service; returns the ids it revoked.
-
-    The service is imported lazily: while it does not exist, this logs a warning and
-    revokes nothing (the post is still held). A failing revocation is logged and does not
-    undo the hold.
+    """Revoke each key through the API-key service; returns the ids it revoked (a key id
+    this portal never issued is skipped). A failing revocation is logged and does not undo
+    the hold.
     """
-    try:
-        from apps.apikeys.services import apikey_revoke_leaked  # type: ignore[attr-defined]
-    except (ImportError, AttributeError):
-        logger.warning(
-            "apps.apikeys.services.apikey_revoke_leaked is missing: leaked API keys %s were NOT revoked (source %s)",
-            ", ".join(key_ids),
-            source,
-        )
-        return []
     revoked: list[str] = []
     for key_id in key_ids:
         try:
             with transaction.atomic():
-                apikey_revoke_leaked(key_id=key_id, source=source)
+                key = apikey_revoke_leaked(key_id=key_id, source=source)
         except Exception:
             logger.exception("revoking leaked API key %s (source %s) failed", key_id, source)
         else:
-            revoked.append(key_id)
+            if key is not None:
+                revoked.append(key_id)
     return revoked
 
 
