@@ -24,6 +24,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from apps.core.admin import ReadOnlyAdmin
 from apps.mlmodels.selectors import model_list_public
 
 from .auth import client_ip
@@ -309,17 +310,6 @@ def _action_page(
 # ---------------------------------------------------------------------------------------
 # Read-only records
 # ---------------------------------------------------------------------------------------
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(KeyEvent)
 class KeyEventAdmin(ReadOnlyAdmin):
     """The append-only audit log: who did what to which key, when and from where."""

@@ -1,7 +1,7 @@
 """Accessible SVG charts of one key's usage: requests per day, errors by type, latency
 (p50 and p95, split into queue wait and inference) and the month's quota burn-down.
 
-Pure functions returning SVG text, in the style of ``apps/mlmodels/charts.py``: each chart
+Pure functions returning SVG text, built on ``apps/core/charts.py``: each chart
 has ``role="img"``, a ``<title>`` and a ``<desc>`` that states the figures in words, text
 labels on its axes, and a ``<title>`` tooltip on every bar and point. Colours come from
 ``currentColor`` and CSS classes (``chart-ok``, ``chart-error``, ``chart-queue``,
@@ -13,8 +13,6 @@ the pages also show every figure in a table.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,35 +22,9 @@ from xml.sax.saxutils import escape
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 
-FONT = 'font-family="system-ui, sans-serif"'
+from apps.core.charts import nice_ceiling, svg_id, svg_open
+
 WIDTH = 360
-
-
-def _attr(value: str) -> str:
-    return escape(value, {'"': "&quot;"})
-
-
-def _ids(kind: str, payload: Any) -> str:
-    digest = hashlib.sha1(json.dumps(payload, sort_keys=True, default=str).encode(), usedforsecurity=False)
-    return f"{kind}-{digest.hexdigest()[:10]}"
-
-
-def _open(ident: str, height: int, title: str, desc: str, css_class: str) -> list[str]:
-    return [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" '
-        f'role="img" aria-labelledby="{ident}-title {ident}-desc" class="chart {css_class}" {FONT} font-size="12" '
-        'fill="currentColor">',
-        f'<title id="{ident}-title">{escape(title)}</title>',
-        f'<desc id="{ident}-desc">{escape(desc)}</desc>',
-    ]
-
-
-def nice_ceiling(value: float) -> float:
-    """The smallest of 1, 2, 2.5, 5 times a power of ten that is at least ``value``."""
-    if value <= 0:
-        return 1.0
-    magnitude = 10 ** math.floor(math.log10(value))
-    return next(m * magnitude for m in (1, 2, 2.5, 5, 10) if value <= m * magnitude * (1 + 1e-9))
 
 
 def intervals(ceiling: float) -> int:
@@ -111,12 +83,12 @@ def stacked_bars_svg(
     """
     height, left, right, top, bottom = 220, 40, 8, 12, 52
     plot_w, plot_h = WIDTH - left - right, height - top - bottom
-    ident = _ids("bars", [title, list(labels), [[s.name, list(s.values)] for s in series]])
+    ident = svg_id("bars", [title, list(labels), [[s.name, list(s.values)] for s in series]])
     totals = [sum(s.values[i] or 0 for s in series) for i in range(len(labels))]
     ceiling = nice_ceiling(max(totals, default=0))
     if not unit:  # counts: whole-number ticks
         ceiling = max(ceiling, 5)
-    out = _open(ident, height, title, desc, "chart-bars")
+    out = svg_open(ident, width=WIDTH, height=height, title=title, desc=desc, css_class="chart chart-bars")
     out += _grid_and_ticks(ceiling, left=left, top=top, plot_w=plot_w, plot_h=plot_h)
     out.append(
         f'<text x="12" y="{top + plot_h / 2}" text-anchor="middle" font-size="11" '
@@ -179,8 +151,8 @@ def horizontal_bars_svg(*, title: str, desc: str, items: Sequence[tuple[str, int
     """One labelled bar per item (an error type) with its count at the end."""
     row, top = 28, 12
     height = top + row * max(len(items), 1) + 12
-    ident = _ids("hbars", [title, list(items)])
-    out = _open(ident, height, title, desc, "chart-hbars")
+    ident = svg_id("hbars", [title, list(items)])
+    out = svg_open(ident, width=WIDTH, height=height, title=title, desc=desc, css_class="chart chart-hbars")
     if not items:
         out.append(f'<text x="{WIDTH / 2}" y="{height / 2 + 4}" text-anchor="middle">{escape(empty)}</text></svg>')
         return "\n".join(out)
@@ -211,7 +183,7 @@ def burn_down_svg(
     """
     height, left, right, top, bottom = 220, 44, 12, 12, 60
     plot_w, plot_h = WIDTH - left - right, height - top - bottom
-    ident = _ids("burn", [title, limit, days_in_month, list(points)])
+    ident = svg_id("burn", [title, limit, days_in_month, list(points)])
     ceiling = max(nice_ceiling(limit), 5) if limit > 0 else 5.0
 
     def x(day: float) -> float:
@@ -220,7 +192,7 @@ def burn_down_svg(
     def y(value: float) -> float:
         return round(top + plot_h * (1 - value / ceiling), 2)
 
-    out = _open(ident, height, title, desc, "chart-burn-down")
+    out = svg_open(ident, width=WIDTH, height=height, title=title, desc=desc, css_class="chart chart-burn-down")
     out += _grid_and_ticks(ceiling, left=left, top=top, plot_w=plot_w, plot_h=plot_h)
     out.append('<g class="chart-ticks" font-size="11">')
     for day in sorted({1, *range(5, days_in_month, 5), days_in_month}):

@@ -8,9 +8,8 @@ and, for today and yesterday when no roll-up row exists yet, straight from ``Usa
 from __future__ import annotations
 
 import calendar
-import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -19,6 +18,8 @@ from django.core import signing
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
+
+from apps.core.stats import percentile
 
 from .limits import quota_used
 from .models import APIKey, KeyRequest, Plan, RequestStatus, UsageDaily, UsageRecord
@@ -110,17 +111,6 @@ def plan_choices_for_request(*, viewer: Any) -> QuerySet[Plan]:
 # ---------------------------------------------------------------------------------------
 # Usage
 # ---------------------------------------------------------------------------------------
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """The ``q`` quantile (0..1) of ``values`` by linear interpolation; None when empty."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q
-    low, high = math.floor(position), math.ceil(position)
-    value = ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-    return round(value, 2)
-
-
 def error_type_of(status_code: int, error_type: str) -> str:
     """The name an error is counted under: its problem ``type``, else ``http_<status>``."""
     return error_type or f"http_{status_code}"
@@ -147,10 +137,10 @@ def usage_summarise(records: Iterable[tuple[int, str, int, float | None, float |
         "requests": requests,
         "inputs": inputs,
         "errors": dict(sorted(errors.items())),
-        "p50_queue_ms": percentile(queue, 0.5),
-        "p95_queue_ms": percentile(queue, 0.95),
-        "p50_inference_ms": percentile(inference, 0.5),
-        "p95_inference_ms": percentile(inference, 0.95),
+        "p50_queue_ms": percentile(queue, 50, ndigits=2),
+        "p95_queue_ms": percentile(queue, 95, ndigits=2),
+        "p50_inference_ms": percentile(inference, 50, ndigits=2),
+        "p95_inference_ms": percentile(inference, 95, ndigits=2),
     }
 
 

@@ -9,21 +9,12 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from apps.core.admin import ReadOnlyAdmin
+
 from .models import AuditLogEntry, Category, Flag, Post, Sanction, Tag, Thread
 from .services.audit import audit_record, snapshot
 
 CATEGORY_FIELDS = ["slug", "name", "description", "color", "kind", "read_access", "post_access", "position"]
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Category)

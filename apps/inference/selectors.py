@@ -6,6 +6,8 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
+from apps.core.stats import percentiles
+
 from .heartbeat import KEY_PREFIX, REGISTRY_KEY
 
 
@@ -59,25 +61,13 @@ def inference_stats(*, minutes: int = 15) -> dict[str, Any]:
         "jobs": len(rows),
         "jobs_per_minute": round(len(rows) / minutes, 2),
         "latency_ms": {
-            "queue": percentiles(queued),
-            "inference": percentiles(inference),
-            "total": percentiles(total),
+            "queue": percentiles(queued, ndigits=1),
+            "inference": percentiles(inference, ndigits=1),
+            "total": percentiles(total, ndigits=1),
         },
         "queue_depth": queue_depth(INFERENCE_QUEUE),
         "workers": worker_list_live(queue=INFERENCE_QUEUE),
     }
-
-
-def percentiles(values: list[float], points: tuple[int, ...] = (50, 95, 99)) -> dict[str, float | None]:
-    """Nearest-rank percentiles; None for each point when there is no value."""
-    if not values:
-        return {f"p{p}": None for p in points}
-    ordered = sorted(values)
-    result = {}
-    for p in points:
-        rank = max(int(-(-p * len(ordered) // 100)) - 1, 0)
-        result[f"p{p}"] = round(ordered[min(rank, len(ordered) - 1)], 1)
-    return result
 
 
 def job_get_visible(*, job_id: Any, viewer: Any) -> Any:

@@ -11,41 +11,11 @@ curves also differ in dash pattern and marker, not only in colour.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
 from collections.abc import Sequence
 from typing import Any
 from xml.sax.saxutils import escape
 
-FONT = 'font-family="system-ui, sans-serif"'
-
-
-def _attr(value: str) -> str:
-    return escape(value, {'"': "&quot;"})
-
-
-def _ids(kind: str, payload: Any) -> str:
-    digest = hashlib.sha1(json.dumps(payload, sort_keys=True, default=str).encode(), usedforsecurity=False)
-    return f"{kind}-{digest.hexdigest()[:10]}"
-
-
-def _open(ident: str, width: int, height: int, title: str, desc: str, css_class: str) -> list[str]:
-    return [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-        f'role="img" aria-labelledby="{ident}-title {ident}-desc" class="{css_class}" {FONT} font-size="12" '
-        'fill="currentColor">',
-        f'<title id="{ident}-title">{escape(title)}</title>',
-        f'<desc id="{ident}-desc">{escape(desc)}</desc>',
-    ]
-
-
-def _nice_ceiling(value: float) -> float:
-    """The smallest of 1, 2, 2.5, 5 times a power of ten that is at least ``value``."""
-    if value <= 0:
-        return 1.0
-    magnitude = 10 ** math.floor(math.log10(value))
-    return next(m * magnitude for m in (1, 2, 2.5, 5, 10) if value <= m * magnitude * (1 + 1e-9))
+from apps.core.charts import nice_ceiling, svg_attr, svg_id, svg_open
 
 
 def training_curve_svg(history: Sequence[dict[str, Any]], *, title: str = "Training curve") -> str:
@@ -57,7 +27,7 @@ def training_curve_svg(history: Sequence[dict[str, Any]], *, title: str = "Train
     width, height = 640, 320
     left, right, top, bottom = 64, 64, 40, 56
     plot_w, plot_h = width - left - right, height - top - bottom
-    ident = _ids("curve", list(history))
+    ident = svg_id("curve", list(history))
     losses = [(p["step"], float(p["train_loss"])) for p in history if p.get("train_loss") is not None]
     accuracies = [(p["step"], float(p["eval_accuracy"])) for p in history if p.get("eval_accuracy") is not None]
     if accuracies:
@@ -71,7 +41,7 @@ def training_curve_svg(history: Sequence[dict[str, Any]], *, title: str = "Train
         )
     else:
         desc = "No training history was recorded."
-    out = _open(ident, width, height, title, desc, "chart chart-training-curve")
+    out = svg_open(ident, width=width, height=height, title=title, desc=desc, css_class="chart chart-training-curve")
     out.append(
         f'<text x="{width / 2}" y="22" text-anchor="middle" font-size="14" font-weight="600">{escape(title)}</text>'
     )
@@ -79,7 +49,7 @@ def training_curve_svg(history: Sequence[dict[str, Any]], *, title: str = "Train
         out.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle">No training history</text></svg>')
         return "\n".join(out)
     max_step = max(p["step"] for p in history) or 1
-    max_loss = _nice_ceiling(max((loss for _, loss in losses), default=1.0))
+    max_loss = nice_ceiling(max((loss for _, loss in losses), default=1.0))
 
     def x(step: float) -> float:
         return round(left + plot_w * step / max_step, 2)
@@ -164,12 +134,14 @@ def confusion_matrix_svg(
     left, top = label_w + 28, 72
     width = left + cell * n + 16
     height = top + cell * n + 28
-    ident = _ids("cm", [list(map(list, matrix)), list(labels)])
+    ident = svg_id("cm", [list(map(list, matrix)), list(labels)])
     total = sum(sum(row) for row in matrix)
     correct = sum(matrix[i][i] for i in range(n))
     parts = [f"{labels[i]}: {matrix[i][i]} of {sum(matrix[i])} right" for i in range(n)]
     desc = f"Rows are the true label, columns the predicted label. {correct} of {total} correct. " + "; ".join(parts)
-    out = _open(ident, width, height, title, desc + ".", "chart chart-confusion-matrix")
+    out = svg_open(
+        ident, width=width, height=height, title=title, desc=desc + ".", css_class="chart chart-confusion-matrix"
+    )
     out.append(
         f'<text x="{width / 2}" y="20" text-anchor="middle" font-size="14" font-weight="600">{escape(title)}</text>'
     )
@@ -197,7 +169,8 @@ def confusion_matrix_svg(
             out.append(
                 f'<rect class="{kind}" x="{cx}" y="{cy}" width="{cell}" height="{cell}" fill="currentColor" '
                 f'fill-opacity="{0.4 * share:.3f}" stroke="currentColor" stroke-opacity="0.3">'
-                f"<title>true {_attr(label)}, predicted {_attr(labels[j])}: {count} ({share:.0%} of the row)</title>"
+                f"<title>true {svg_attr(label)}, predicted {svg_attr(labels[j])}: "
+                f"{count} ({share:.0%} of the row)</title>"
                 "</rect>"
             )
             weight = ' font-weight="700"' if i == j else ""

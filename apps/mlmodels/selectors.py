@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import QuerySet
@@ -12,10 +13,24 @@ from .models import SERVING_STATUSES, MLModel, ModelVersion, VersionStatus
 QUEUE_FIELDS = ("id", "version", "status", "artifact_dir", "max_length", "model__id", "model__slug", "model__labels")
 
 
+def version_serving_pick(versions: Iterable[ModelVersion]) -> ModelVersion | None:
+    """Of one model's ``versions``, newest first, the one that answers requests: the newest
+    published one, else the newest deprecated one; None when none of them serves.
+
+    The one place this rule is written: every page, endpoint and queue that names "the"
+    version of a model asks here."""
+    versions = list(versions)
+    for status in SERVING_STATUSES:
+        for candidate in versions:
+            if candidate.status == status:
+                return candidate
+    return None
+
+
 def model_version_serving(*, slug: str, version: int | None = None, for_queue: bool = False) -> ModelVersion:
-    """The version that answers requests for ``slug``: the newest published one, else the
-    newest deprecated one; or exactly ``version`` when given. ``for_queue`` loads only what
-    a queue message needs (``version_message``).
+    """The version that answers requests for ``slug`` (``version_serving_pick``); or exactly
+    ``version`` when given. ``for_queue`` loads only what a queue message needs
+    (``version_message``).
 
     Raises ``ModelNotFound`` when nothing public exists under that id (drafts are private)
     and ``ModelRetired`` when its versions were all retired.
@@ -28,10 +43,9 @@ def model_version_serving(*, slug: str, version: int | None = None, for_queue: b
     found = list(versions.order_by("-version"))
     if not found:
         raise ModelNotFound(f"No published model has the id {slug!r}{'' if version is None else f' v{version}'}.")
-    for status in SERVING_STATUSES:
-        for candidate in found:
-            if candidate.status == status:
-                return candidate
+    serving = version_serving_pick(found)
+    if serving is not None:
+        return serving
     raise ModelRetired(f"The model {slug!r} was retired and no longer answers requests.")
 
 
@@ -86,6 +100,5 @@ def model_list_visible(*, viewer: Any) -> list[tuple[MLModel, ModelVersion]]:
     for model in models:
         shown = list(model.versions.all())
         if shown:
-            serving = next((v for s in SERVING_STATUSES for v in shown if v.status == s), shown[0])
-            listing.append((model, serving))
+            listing.append((model, version_serving_pick(shown) or shown[0]))
     return listing

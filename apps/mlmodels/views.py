@@ -7,8 +7,8 @@ from django.utils.safestring import mark_safe
 from apps.core.markdown import render_markdown
 
 from .charts import confusion_matrix_svg, training_curve_svg
-from .models import SERVING_STATUSES, ModelVersion
-from .selectors import model_get_visible, model_list_visible
+from .models import ModelVersion
+from .selectors import model_get_visible, model_list_visible, version_serving_pick
 
 
 def model_list(request: HttpRequest) -> HttpResponse:
@@ -18,7 +18,7 @@ def model_list(request: HttpRequest) -> HttpResponse:
 def _page(request: HttpRequest, slug: str, version: int | None) -> HttpResponse:
     model, versions = model_get_visible(slug=slug, viewer=request.user)
     if version is None:
-        shown: ModelVersion = next((v for s in SERVING_STATUSES for v in versions if v.status == s), versions[0])
+        shown: ModelVersion = version_serving_pick(versions) or versions[0]
     else:
         shown = next((v for v in versions if v.version == version), None)  # type: ignore[assignment]
         if shown is None:

@@ -10,8 +10,9 @@ from django.http import Http404
 from django.urls import reverse
 
 from apps.core.api import anonymous_models
-from apps.core.errors import NotFound
-from apps.mlmodels.models import SERVING_STATUSES, MLModel, ModelVersion, VersionStatus
+from apps.core.errors import ModelNotFound, ModelRetired, NotFound
+from apps.mlmodels.models import SERVING_STATUSES, MLModel, ModelVersion
+from apps.mlmodels.selectors import model_version_serving, version_serving_pick
 
 from .models import Run
 
@@ -35,7 +36,7 @@ def playground_models() -> list[dict[str, Any]]:
         by_model.setdefault(version.model_id, (version.model, []))[1].append(version)
     listing = []
     for model, serving in by_model.values():
-        default = next((v for status in SERVING_STATUSES for v in serving if v.status == status), serving[0])
+        default = version_serving_pick(serving) or serving[0]
         listing.append(
             {
                 "id": model.slug,
@@ -59,12 +60,13 @@ def playground_models() -> list[dict[str, Any]]:
 def playground_model_state(*, slug: str) -> str:
     """``"serving"``, ``"retired"`` (every public version retired) or ``"missing"`` (no such
     model, or drafts only: drafts are private)."""
-    statuses = set(ModelVersion.objects.filter(model__slug=slug).values_list("status", flat=True))
-    if statuses & set(SERVING_STATUSES):
-        return "serving"
-    if VersionStatus.RETIRED in statuses:
+    try:
+        model_version_serving(slug=slug, for_queue=True)
+    except ModelRetired:
         return "retired"
-    return "missing"
+    except ModelNotFound:
+        return "missing"
+    return "serving"
 
 
 def _runs() -> QuerySet[Run]:

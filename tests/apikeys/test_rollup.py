@@ -7,7 +7,6 @@ import pytest
 from django.utils import timezone
 
 from apps.apikeys.models import UsageDaily, UsageRecord
-from apps.apikeys.selectors import percentile
 from apps.apikeys.services import usage_daily_rollup
 from apps.apikeys.tasks import rollup_usage
 
@@ -48,10 +47,10 @@ def test_one_row_per_key_with_requests_inputs_errors_by_type_and_latency_percent
     assert row.requests == 23
     assert row.inputs == 40
     assert row.errors == {"http_500": 1, "rate_limited": 2}
-    assert row.p50_queue_ms == 10.5
-    assert row.p95_queue_ms == 19.05
-    assert row.p50_inference_ms == 105.0
-    assert row.p95_inference_ms == 190.5
+    assert row.p50_queue_ms == 10.0  # nearest rank: an observed latency
+    assert row.p95_queue_ms == 19.0
+    assert row.p50_inference_ms == 100.0
+    assert row.p95_inference_ms == 190.0
     other_row = UsageDaily.objects.get(key=other, day=DAY)
     assert other_row.requests == 1
     assert other_row.errors == {"invalid_input": 1}
@@ -105,13 +104,6 @@ def test_the_usage_page_reads_rolled_up_days(client, owner):
     html = client.get(f"/account/keys/{key.pk}/usage/").content.decode()
     assert "3 requests in the last 30 days, 3 of them errors" in html
     assert "quota_exceeded: 3" in html
-
-
-def test_percentiles_interpolate_between_ranks():
-    assert percentile([], 0.5) is None
-    assert percentile([7.0], 0.95) == 7.0
-    assert percentile([1.0, 2.0, 3.0, 4.0], 0.5) == 2.5
-    assert percentile([4.0, 1.0, 3.0, 2.0], 0.95) == 3.85
 
 
 @pytest.mark.worker
