@@ -63,10 +63,10 @@ def _decide(allowed: bool, tokens: float, capacity: int, rate: float) -> RateDec
 
 class RedisLimiter:
     def __init__(self, url: str) -> None:
-        import redis
+        from apps.core.clients import redis_client
 
         # A Redis that hangs must not hang every API call: fail fast, answer 503.
-        self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self.client = redis_client(url, socket_timeout=2, socket_connect_timeout=2)
         self.script = self.client.register_script(_BUCKET_SCRIPT)
 
     def take(self, subject: str, per_minute: int) -> RateDecision:

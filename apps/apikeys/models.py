@@ -14,7 +14,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.models import BaseModel
+from apps.core.models import AppendOnlyModel, BaseModel
 
 
 class Scope(models.TextChoices):
@@ -114,8 +114,12 @@ class APIKey(BaseModel):
         return self.concurrency_override if self.concurrency_override is not None else self.plan.max_concurrent_jobs
 
 
-class KeyEvent(models.Model):
-    """Append-only audit log of key events: who, what, when, from where."""
+class KeyEvent(AppendOnlyModel):
+    """Append-only audit log of key events: who, what, when, from where.
+
+    The model and a database trigger (migration 0003) refuse changes and removals; deleting
+    a key or an account only clears ``key`` and ``actor``, which the trigger allows.
+    """
 
     key = models.ForeignKey(APIKey, null=True, on_delete=models.SET_NULL, related_name="events")
     key_prefix = models.CharField(max_length=12)
@@ -130,14 +134,6 @@ class KeyEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key_prefix} {self.action}"
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        if not self._state.adding:
-            raise RuntimeError("the key audit log is append-only")
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
-
-    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
-        raise RuntimeError("the key audit log is append-only")
 
 
 class QuotaCounter(models.Model):

@@ -33,7 +33,6 @@ logger = logging.getLogger(__name__)
 class InferenceBatches(Batches):
     abstract = True
     _holding_since: float | None = None
-    _redis: Any = None
     # Watchdog state, in monotonic seconds: since when requests wait in the buffer, when
     # the last flush ended, when a message last arrived, and since when a flush runs.
     _waiting_since: float | None = None
@@ -47,11 +46,9 @@ class InferenceBatches(Batches):
         if not url.startswith(("redis://", "rediss://")):
             return 0
         try:
-            if self._redis is None:
-                import redis
+            from apps.core.clients import redis_client
 
-                self._redis = redis.Redis.from_url(url, socket_timeout=1)
-            return int(self._redis.llen(self.queue))
+            return int(redis_client(url, socket_timeout=1).llen(self.queue))
         except Exception:  # never let a probe stop a flush
             logger.debug("could not read the queue length", exc_info=True)
             return 0

@@ -85,20 +85,14 @@ class Job:
     subject: str = ""
 
 
-_redis: Any = None
-
-
 def _redis_cache() -> Any:
     """A client on the cache's Redis database, or None without Redis (the embedded default's
     file cache). The cache lives at ``REDIS_URL`` whenever that is set (settings)."""
-    global _redis
     if not settings.REDIS_URL:
         return None
-    if _redis is None:
-        import redis
+    from apps.core.clients import redis_client
 
-        _redis = redis.Redis.from_url(settings.REDIS_URL)
-    return _redis
+    return redis_client(settings.REDIS_URL)
 
 
 def _attempt(job_id: str) -> int:
@@ -437,7 +431,9 @@ def check_worker_config() -> None:
     if app.conf.broker_url.startswith(("redis://", "rediss://")):
         import redis
 
-        client = redis.Redis.from_url(app.conf.broker_url, socket_timeout=5)
+        from apps.core.clients import redis_client
+
+        client = redis_client(app.conf.broker_url, socket_timeout=5)
         try:
             policy = client.config_get("maxmemory-policy").get("maxmemory-policy")
         except redis.ResponseError:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, NoReturn
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from apps.core.models import AppendOnlyError, AppendOnlyModel
 
 from .content import Post
 
@@ -120,25 +122,18 @@ class Sanction(models.Model):
         return self.lifted_at is None and self.starts_at <= now and (self.ends_at is None or self.ends_at > now)
 
 
-class AuditLogQuerySet(models.QuerySet["AuditLogEntry"]):
-    def update(self, **kwargs: Any) -> NoReturn:
-        raise AuditLogImmutable("the audit log is append-only")
-
-    def delete(self) -> NoReturn:
-        raise AuditLogImmutable("the audit log is append-only")
+# The name this app's callers know the append-only refusal by.
+AuditLogImmutable = AppendOnlyError
 
 
-class AuditLogImmutable(Exception):
-    pass
-
-
-class AuditLogEntry(models.Model):
+class AuditLogEntry(AppendOnlyModel):
     """One staff (or system) action: who, what, on which target, why, before and after.
 
     Append-only at three levels: this model refuses updates and deletes, the admin has no
     change or delete permission, and the database refuses UPDATE and DELETE with a trigger
-    (migration 0002). ``actor`` keeps the id even after the account is deleted (no foreign
-    key constraint, nothing cascades into this table); ``actor_label`` keeps the name.
+    (migration 0003, from ``append_only_trigger_sql``). ``actor`` keeps the id even after the
+    account is deleted (no foreign key constraint, nothing cascades into this table);
+    ``actor_label`` keeps the name.
     ``before``/``after`` are flat JSON objects of the changed fields.
     """
 
@@ -160,8 +155,6 @@ class AuditLogEntry(models.Model):
     before = models.JSONField(default=dict, editable=False)
     after = models.JSONField(default=dict, editable=False)
 
-    objects = AuditLogQuerySet.as_manager()
-
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = _("audit log entry")
@@ -174,11 +167,3 @@ class AuditLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.target_type}:{self.target_id}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None or kwargs.get("force_update"):
-            raise AuditLogImmutable("the audit log is append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
-        raise AuditLogImmutable("the audit log is append-only")
