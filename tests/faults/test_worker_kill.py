@@ -27,6 +27,21 @@ RELOAD_AT = (400, 750)
 VISIBILITY_TIMEOUT = 10
 TIME_LIMIT = 6
 SETTLE_S = 5.0
+# Jobs wait this long in the worker's buffer before a flush, so that a kill always finds
+# some the worker holds unacknowledged (on a quiet machine a 2 ms flush is over too soon).
+FLUSH_MS = 200
+
+
+def _wait_until_held(redis, timeout: float = 10.0) -> int:
+    """Block until the broker notes messages the worker holds unacknowledged; how many."""
+    client = redis.client(1)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        held = int(client.hlen("unacked"))
+        if held:
+            return held
+        time.sleep(0.002)
+    return 0
 
 
 def test_the_inference_worker_killed_twice_and_the_web_reloaded_during_1000_jobs_ends_each_job_once(
@@ -40,6 +55,7 @@ def test_the_inference_worker_killed_twice_and_the_web_reloaded_during_1000_jobs
         results=redis.url(1),
         CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT),
         INFERENCE_TIME_LIMIT=str(TIME_LIMIT),
+        INFERENCE_FLUSH_MS=str(FLUSH_MS),
     )
     key, raw = unlimited_key(loadtester)
     web = stack.start()
@@ -59,7 +75,8 @@ def test_the_inference_worker_killed_twice_and_the_web_reloaded_during_1000_jobs
     for count in KILL_AT:
         load.wait_accepted(count)
         doomed = stack.workers["inference"]["process"]
-        events.append(("SIGKILL inference worker", time.time()))
+        held = _wait_until_held(redis)
+        events.append((f"SIGKILL inference worker holding {held}", time.time()))
         os.kill(doomed.pid, signal.SIGKILL)
         doomed.wait(timeout=10)
         stack.start_worker("inference")
