@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
+from typing import Any
 
 from apps.mlmodels.models import MLModel, ModelVersion, VersionStatus
 
@@ -54,3 +56,20 @@ def make_version(
         base_encoder="all-MiniLM-L6-v2",
         max_length=128,
     )
+
+
+def succeeded_outcome(job_id: str, *, worker: str = "test@worker", **extra: Any) -> dict[str, Any]:
+    """A succeeded outcome as an inference worker stores it for ``job_id``."""
+    now = time.time()
+    return {
+        "job_id": job_id,
+        "status": "succeeded",
+        "worker": worker,
+        "batch_size": 1,
+        "attempt": 1,
+        "started_at": now,
+        "finished_at": now,
+        "inference_ms": 2.5,
+        "results": [{"label": "beta", "score": 0.6, "scores": {"alpha": 0.4, "beta": 0.6}, "truncated": False}],
+        **extra,
+    }

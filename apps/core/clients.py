@@ -10,7 +10,16 @@ from __future__ import annotations
 import os
 import threading
 
+import kombu.exceptions
 import redis
+
+# Raised while Redis (cache, rate limits) or the Celery broker and result store on it
+# cannot be reached: the same call may succeed a moment later.
+REDIS_UNAVAILABLE: tuple[type[Exception], ...] = (
+    redis.ConnectionError,
+    redis.TimeoutError,
+    kombu.exceptions.OperationalError,
+)
 
 _clients: dict[tuple[int, str, float | None, float | None], redis.Redis] = {}
 _lock = threading.Lock()

@@ -14,8 +14,6 @@ import logging
 from typing import Any
 
 import django.db
-import kombu.exceptions
-import redis.exceptions
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponse
@@ -23,6 +21,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from .clients import REDIS_UNAVAILABLE
 from .errors import ProblemError, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -35,9 +34,7 @@ WWW_AUTHENTICATE = 'Bearer realm="api"'
 # cannot be reached: the request may succeed if retried shortly, so it is a 503, never a
 # 500. A database error inside a transaction rolled the whole transaction back.
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    kombu.exceptions.OperationalError,
+    *REDIS_UNAVAILABLE,
     django.db.OperationalError,
     django.db.InterfaceError,
 )

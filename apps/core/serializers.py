@@ -88,6 +88,16 @@ class JSONBooleanField(serializers.BooleanField):
         return data
 
 
+class JSONIntegerField(serializers.IntegerField):
+    """A JSON number without a fraction: ``"2"``, ``2.0`` and ``true`` are refused, not
+    coerced (a client that sends a string has a bug worth hearing about)."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class StrictSerializerSchema(OpenApiSerializerExtension):
     """Request bodies of a ``StrictSerializer`` are closed objects in the OpenAPI document."""
 

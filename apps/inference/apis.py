@@ -19,8 +19,9 @@ from rest_framework.response import Response
 from apps.apikeys.models import APIKey
 from apps.core.api import PortalAPIView, anonymous_browser, anonymous_models, subject_of
 from apps.core.api_docs import RATE_HEADERS, problems
+from apps.core.clients import REDIS_UNAVAILABLE
 from apps.core.errors import AuthenticationRequired, InvalidInput, ModelNotAllowed, NotFound
-from apps.core.serializers import StrictSerializer
+from apps.core.serializers import JSONIntegerField, StrictSerializer
 from apps.mlmodels.models import VersionStatus
 
 from .models import OPEN_STATUSES, InferenceJob, JobStatus
@@ -33,7 +34,6 @@ from .services import (
     inference_inputs_validate,
     inference_job_outcome,
     inference_job_wait,
-    publish_errors,
 )
 
 MAX_WAIT = 30
@@ -94,16 +94,6 @@ class PendingSerializer(serializers.Serializer):
     warnings = serializers.ListField(child=serializers.CharField(), required=False)
 
 
-class JSONIntegerField(serializers.IntegerField):
-    """A JSON number without a fraction: ``"2"``, ``2.0`` and ``true`` are refused, not
-    coerced (a client that sends a string has a bug worth hearing about)."""
-
-    def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
 class ClassifyRequest(StrictSerializer):
     """The body of POST /classify; validating it is the only input check (one definition
     of the limits: ``services.MAX_INPUTS`` and ``MAX_CHARS``)."""
@@ -151,7 +141,7 @@ def queue_json(job: InferenceJob) -> dict[str, int] | None:
 
     try:
         workers = worker_list_live(queue=INFERENCE_QUEUE)
-    except publish_errors():
+    except REDIS_UNAVAILABLE:
         return None
     ahead = InferenceJob.objects.filter(status=JobStatus.QUEUED, queued_at__lt=job.queued_at).count()
     return {"jobs_ahead": ahead, "position": ahead + 1, "workers_online": len(workers)}

@@ -26,7 +26,7 @@ KEY_PREFIX = "workers:hb:"
 
 _stop_events: dict[str, threading.Event] = {}
 _extra_info: dict[str, Any] = {}
-_health_sources: list[Callable[[], dict[str, Any]]] = []
+_health_source: Callable[[], dict[str, Any]] = dict
 
 
 def worker_info_update(**info: Any) -> None:
@@ -36,18 +36,17 @@ def worker_info_update(**info: Any) -> None:
 
 def worker_health_source(source: Callable[[], dict[str, Any]]) -> None:
     """Have every heartbeat carry ``source()`` (the batching watchdog's verdict:
-    ``{"stalled": bool, "stall": reason}``); the latest source replaces earlier ones."""
-    _health_sources[:] = [source]
+    ``{"stalled": bool, "stall": reason}``), in place of any earlier source."""
+    global _health_source
+    _health_source = source
 
 
 def _health() -> dict[str, Any]:
-    verdict: dict[str, Any] = {}
-    for source in _health_sources:
-        try:
-            verdict.update(source())
-        except Exception:  # a probe must never stop the heartbeat
-            logger.warning("worker health probe failed", exc_info=True)
-    return verdict
+    try:
+        return _health_source()
+    except Exception:  # a probe must never stop the heartbeat
+        logger.warning("worker health probe failed", exc_info=True)
+        return {}
 
 
 def queues_of(consumer: Any) -> list[str]:

@@ -113,13 +113,3 @@ def inflight_release_in(pipe: Any, outcomes: Iterable[dict[str, Any]]) -> None:
     for outcome in outcomes:
         if subject := outcome.get("subject"):
             pipe.zrem(key_for(subject), outcome["job_id"])
-
-
-def inflight_count(*, subject: str) -> int | None:
-    """Jobs counted for ``subject`` now (Redis only; None elsewhere): for tests and admins."""
-    client = _redis_client()
-    if client is None:
-        return None
-    key = key_for(subject)
-    client.zremrangebyscore(key, "-inf", timezone.now().timestamp())
-    return int(client.zcard(key))

@@ -16,20 +16,6 @@ PUBLISH_RETRY_POLICY = {"max_retries": 3, "interval_start": 0, "interval_step": 
 MANIFEST_KEY = "inference:manifest"
 
 
-def backend_connection_errors(backend: Any) -> tuple[type[BaseException], ...]:
-    """The errors that mean "the result backend is away for now"."""
-    from kombu.exceptions import OperationalError
-
-    errors: tuple[type[BaseException], ...] = (OperationalError, ConnectionError, TimeoutError)
-    try:
-        import redis
-
-        errors += (redis.ConnectionError, redis.TimeoutError)
-    except ImportError:  # pragma: no cover - redis is a dependency of the deployment
-        pass
-    return errors + tuple(getattr(backend, "connection_errors", ()))
-
-
 def store_results(backend: Any, outcomes: list[dict[str, Any]]) -> None:
     """Store each outcome as its job's task result and notify the callers waiting on it.
 

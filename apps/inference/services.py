@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from apps.apikeys.idempotency import idempotency_body_hash, idempotency_job_replay, idempotency_record_create
 from apps.apikeys.limits import quota_consume, quota_refund
+from apps.core.clients import REDIS_UNAVAILABLE
 from apps.core.errors import ConcurrencyLimited, InvalidInput, QuotaExceeded, ServiceUnavailable
 from apps.mlmodels.models import ModelVersion
 from apps.mlmodels.selectors import model_version_serving, version_message
@@ -125,15 +126,6 @@ def inference_job_enqueue(*, job: InferenceJob) -> None:
     )
 
 
-def publish_errors() -> tuple[type[BaseException], ...]:
-    """Errors that mean the broker or the result store (Redis) cannot be reached now."""
-    from kombu.exceptions import OperationalError
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import TimeoutError as RedisTimeoutError
-
-    return (OperationalError, RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutError)
-
-
 @dataclass(frozen=True)
 class Payer:
     """Who a classify call is for and who pays: an API key, a signed-in user, or a
@@ -230,7 +222,7 @@ def inference_classify(
         if existing is None:
             raise
         return existing
-    except publish_errors() as exc:
+    except REDIS_UNAVAILABLE as exc:
         _release_unqueued(payer=payer, job_id=job_id, amount=len(inputs), committed=committed)
         raise ServiceUnavailable("The job queue cannot be reached right now; nothing was queued or charged.") from exc
     except BaseException:
@@ -252,7 +244,7 @@ def _release_unqueued(*, payer: Payer, job_id: uuid.UUID, amount: int, committed
 def _free_slot(*, payer: Payer, job_id: uuid.UUID) -> None:
     try:
         inflight_release(subject=payer.subject, job_ids=[str(job_id)])
-    except publish_errors():  # Redis is away: the slot lapses on its own
+    except REDIS_UNAVAILABLE:  # Redis is away: the slot lapses on its own
         logger.warning("could not free the in-flight slot of job %s", job_id)
 
 
@@ -377,7 +369,7 @@ def _broker_restarted() -> bool:
             client = conn.default_channel.client
             run_id = client.info("server")["run_id"]
             previous = client.getset(BROKER_RUN_ID_KEY, run_id)
-    except publish_errors():
+    except REDIS_UNAVAILABLE:
         return False
     if previous is not None and previous.decode() != run_id:
         logger.warning("the broker's Redis restarted: re-sending jobs sent before it")
@@ -389,7 +381,7 @@ def _resend(jobs: list[InferenceJob]) -> None:
     for job in jobs:
         try:
             inference_job_enqueue(job=job)
-        except publish_errors():  # the next round sends it again, a lease later
+        except REDIS_UNAVAILABLE:  # the next round sends it again, a lease later
             logger.warning("could not re-send job %s", job.id, exc_info=True)
 
 
@@ -456,7 +448,7 @@ def inference_job_wait(*, job: InferenceJob, timeout: float) -> dict[str, Any] |
         outcome = result.get(timeout=timeout, interval=0.05, propagate=False, disable_sync_subtasks=False)
     except CeleryTimeout:
         return None
-    except publish_errors():
+    except REDIS_UNAVAILABLE:
         logger.warning("result backend unreachable while waiting for job %s", job.id)
         return None
     return outcome if isinstance(outcome, dict) else None

@@ -39,10 +39,11 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
+from apps.core.clients import REDIS_UNAVAILABLE
 from apps.mlmodels.runtime import ClassifierCache, configure_threads, resolve_device
 
 from .heartbeat import worker_info_update
-from .results import MANIFEST_KEY, PUBLISH_RETRY_POLICY, backend_connection_errors, store_results, stored_outcomes
+from .results import MANIFEST_KEY, PUBLISH_RETRY_POLICY, store_results, stored_outcomes
 
 logger = logging.getLogger(__name__)
 
@@ -231,15 +232,12 @@ def _store_until_stored(backend: Any, outcomes: list[dict[str, Any]]) -> None:
 def _retrying(call: Any, *, what: str) -> Any:
     """``call()``, again with backoff while Redis (broker, results, cache) is away, for up
     to ``STORE_RETRY_SECONDS``; then the error propagates."""
-    from .tasks import classify
-
-    errors = backend_connection_errors(classify.backend)
     deadline = time.monotonic() + STORE_RETRY_SECONDS
     pause = 0.1
     while True:
         try:
             return call()
-        except errors:
+        except REDIS_UNAVAILABLE:
             if time.monotonic() + pause > deadline:
                 raise
             logger.warning("Redis unreachable while %s; again in %.1f s", what, pause)

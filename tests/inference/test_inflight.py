@@ -6,7 +6,6 @@ test stores their outcome the way a worker does (``results.store_results``).
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -20,7 +19,7 @@ from apps.inference.results import store_results
 from apps.inference.tasks import classify
 
 from ..apikeys.conftest import KeyClient, make_key
-from ..models import make_version
+from ..models import make_version, succeeded_outcome
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded]
 
@@ -37,20 +36,7 @@ def _body(text: str = "in flight") -> dict[str, Any]:
 
 def _finish(job_id: str, subject: str) -> None:
     """Store a succeeded outcome for ``job_id`` as the inference worker does."""
-    now = time.time()
-    outcome = {
-        "job_id": job_id,
-        "status": "succeeded",
-        "subject": subject,
-        "worker": "test@worker",
-        "batch_size": 1,
-        "attempt": 1,
-        "started_at": now,
-        "finished_at": now,
-        "inference_ms": 1.0,
-        "results": [{"label": "beta", "score": 0.6, "scores": {"alpha": 0.4, "beta": 0.6}, "truncated": False}],
-    }
-    store_results(classify.backend, [outcome])
+    store_results(classify.backend, [succeeded_outcome(job_id, subject=subject)])
 
 
 def test_thirty_parallel_calls_against_a_limit_of_four_accept_exactly_four(owner, fixed_head_artifact):

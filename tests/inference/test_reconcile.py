@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -15,20 +14,7 @@ from apps.inference.results import store_results
 from apps.inference.services import CATCH_UP_AFTER_SECONDS, inference_job_submit, inference_jobs_reconcile
 from apps.inference.tasks import classify
 
-
-def _succeeded(job: InferenceJob) -> dict:
-    now = time.time()
-    return {
-        "job_id": str(job.id),
-        "status": "succeeded",
-        "worker": "gone@worker",
-        "batch_size": 1,
-        "attempt": 1,
-        "started_at": now,
-        "finished_at": now,
-        "inference_ms": 2.5,
-        "results": [{"label": "beta", "score": 0.6, "scores": {"alpha": 0.4, "beta": 0.6}, "truncated": False}],
-    }
+from ..models import succeeded_outcome
 
 
 @pytest.mark.django_db
@@ -37,7 +23,7 @@ def test_an_open_row_takes_its_stored_outcome_on_the_next_round_not_a_lease_late
     job = inference_job_submit(owner=owner, model="fixed-head", inputs=["lost report"])
     waiting = inference_job_submit(owner=owner, model="fixed-head", inputs=["still running"])
     # The worker stored the outcome (callers have it) but its report never arrived.
-    store_results(classify.backend, [_succeeded(job)])
+    store_results(classify.backend, [succeeded_outcome(str(job.id), worker="gone@worker")])
     InferenceJob.objects.update(enqueued_at=timezone.now() - timedelta(seconds=CATCH_UP_AFTER_SECONDS + 1))
     assert settings.INFERENCE_LEASE_SECONDS > 10  # far from due for re-sending
     assert inference_jobs_reconcile() == {"recorded": 1, "requeued": 0, "failed": 0}
@@ -87,7 +73,7 @@ def test_after_the_brokers_redis_restarts_jobs_sent_before_it_are_sent_again_at_
         pytest.skip("the restart is told by the Redis server's run id")
     lost = inference_job_submit(owner=owner, model="fixed-head", inputs=["popped, never noted"])
     done = inference_job_submit(owner=owner, model="fixed-head", inputs=["ran before the restart"])
-    store_results(classify.backend, [_succeeded(done)])
+    store_results(classify.backend, [succeeded_outcome(str(done.id))])
     InferenceJob.objects.update(enqueued_at=timezone.now() - timedelta(seconds=CATCH_UP_AFTER_SECONDS + 1))
     inference_jobs_reconcile()  # notes the server's run id
     InferenceJob.objects.filter(id=lost.id).update(enqueued_at=timezone.now() - timedelta(seconds=5))
