@@ -25,10 +25,12 @@ DEFAULT_QUEUE = "default"
 TRAINING_QUEUE = "training"
 
 
-def time_limits(queue: str) -> tuple[int, int]:
+def time_limits(queue: str) -> tuple[float, float]:
     """(soft, hard) seconds for tasks on ``queue``: a soft limit raises inside the task so
-    it can record a clear error; the hard limit kills a stuck child process. Inference
-    stays below the broker's visibility timeout (checked when a worker starts)."""
+    it can record a clear error (or, for an inference flush, hand its jobs back); the hard
+    limit kills a stuck process. Inference stays below the broker's visibility timeout
+    (checked when a worker starts); its flushes enforce the limits themselves
+    (apps/inference/worker/limits.py)."""
     from django.conf import settings
 
     hard = {
@@ -36,7 +38,9 @@ def time_limits(queue: str) -> tuple[int, int]:
         DEFAULT_QUEUE: 60,
         TRAINING_QUEUE: 4 * 3600,
     }.get(queue, 60)
-    return max(hard * 2 // 3, 1), hard
+    if queue == INFERENCE_QUEUE:
+        return min(settings.INFERENCE_SOFT_TIME_LIMIT, hard), hard
+    return round(hard * 2 / 3, 3), hard
 
 
 class QueueAnnotations:
@@ -110,14 +114,14 @@ def _worker_ready(sender: Any, **_: Any) -> None:
     import logging
 
     from apps.inference.heartbeat import queues_of, start_heartbeat
-    from apps.inference.worker import warm_up
 
     if INFERENCE_QUEUE in queues_of(sender):
         # Inference runs in the worker's main process (solo pool), so the models are
         # loaded there, before the first request, and the heartbeat says which.
         if type(sender.pool).__module__ != "celery.concurrency.solo":
             logging.getLogger(__name__).warning("inference workers should run with --pool solo")
-        warm_up()
+        classify: Any = app.tasks["inference.classify"]  # an InferenceBatches
+        classify.data.warm_up()
     start_heartbeat(sender)
 
 
@@ -126,10 +130,11 @@ def _stop_heartbeat(sender: Any, **_: Any) -> None:
     import logging
 
     from apps.inference.heartbeat import stop_heartbeat
-    from apps.inference.worker import flush_records
 
     try:
-        flush_records()  # reports still gathered go before the worker leaves
+        # Reports still gathered go before the worker leaves (none outside inference workers).
+        classify: Any = app.tasks["inference.classify"]  # an InferenceBatches
+        classify.data.reports.flush()
     except Exception:  # the reconciler and the next worker record them instead
         logging.getLogger(__name__).warning("could not send the last inference reports", exc_info=True)
     stop_heartbeat(sender)

@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "apps.forum",
     "apps.apikeys",
     "apps.playground",
+    "apps.demo",
 ]
 
 MIDDLEWARE = [
@@ -218,8 +219,12 @@ INFERENCE_MAX_WAIT_MS = env.float("INFERENCE_MAX_WAIT_MS", default=30.0)
 INFERENCE_RUNNING_REPORT_MS = env.float("INFERENCE_RUNNING_REPORT_MS", default=250.0)
 # Outcomes are sent to the web side in one message per this many ms (0: each flush at once).
 INFERENCE_RECORD_DELAY_MS = env.float("INFERENCE_RECORD_DELAY_MS", default=200.0)
-# Hard time limit of one inference batch, in seconds; must stay below the visibility timeout.
-INFERENCE_TIME_LIMIT = env.int("INFERENCE_TIME_LIMIT", default=30)
+# Hard time limit of one inference flush, in seconds (the soft limit is two thirds of it);
+# must stay below the visibility timeout. See apps/inference/worker/limits.py.
+INFERENCE_TIME_LIMIT = env.float("INFERENCE_TIME_LIMIT", default=30.0)
+# Past the soft limit a flush stops and hands its unfinished jobs back (default: two thirds
+# of the hard limit; set it lower for models whose native calls run long).
+INFERENCE_SOFT_TIME_LIMIT = env.float("INFERENCE_SOFT_TIME_LIMIT", default=round(INFERENCE_TIME_LIMIT * 2 / 3, 3))
 INFERENCE_MODEL_CACHE_SIZE = env.int("INFERENCE_MODEL_CACHE_SIZE", default=3)
 # A job whose worker died this many times is failed (poison), so the queue keeps draining.
 INFERENCE_MAX_ATTEMPTS = env.int("INFERENCE_MAX_ATTEMPTS", default=3)

@@ -9,6 +9,8 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.core import views as core_views
 
+from . import views as portal_views
+
 # Django's own 400s (a disallowed host, a malformed form) and 404s answer like the
 # hostile-input middleware: problem+json under /api/, the portal's own page elsewhere.
 handler400 = "apps.core.middleware.bad_request"
@@ -18,8 +20,8 @@ admin.site.site_header = _("Developer Portal administration")
 admin.site.site_title = _("Developer Portal admin")
 
 urlpatterns = [
-    path("healthz", core_views.healthz, name="healthz"),
-    path("readyz", core_views.readyz, name="readyz"),
+    path("healthz", portal_views.healthz, name="healthz"),
+    path("readyz", portal_views.readyz, name="readyz"),
     # RFC 9116; plain text in one language-neutral place, so outside the language prefix.
     path(".well-known/security.txt", core_views.security_txt, name="security_txt"),
     path("security/policy.txt", core_views.security_policy, name="security_policy"),
@@ -27,7 +29,7 @@ urlpatterns = [
 ]
 
 urlpatterns += i18n_patterns(
-    path("", core_views.home, name="home"),
+    path("", portal_views.home, name="home"),
     # Inside the prefix, so that the switcher's request is in the page's own language and
     # Django can translate the "next" URL (a non-prefixed path would resolve as English).
     path("i18n/", include("django.conf.urls.i18n")),

@@ -25,9 +25,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from apps.core.admin import ReadOnlyAdmin
+from apps.core.net import client_ip
 from apps.mlmodels.selectors import model_list_public
 
-from .auth import client_ip
 from .forms import DecisionNoteForm, IssueKeyForm, RevokeReasonForm
 from .models import APIKey, KeyEvent, KeyRequest, KeyStatus, Plan, RequestStatus, UsageDaily, UsageRecord
 from .services import apikey_issue_and_notify, apikey_revoke, key_request_decide
@@ -102,11 +102,11 @@ class APIKeyAdmin(admin.ModelAdmin):
     ordering = ["-created_at"]
     actions = ["revoke_selected"]
     # hashed_key is deliberately absent from every list, form and search.
-    fields = [
+    fields = (
         "prefix_display", "name", "owner", "status_display", "scopes", "allowed_models", "plan", "rpm_override",
         "quota_override", "concurrency_override", "expires_at", "revoked_at", "revoked_reason", "last_used_at",
         "last_used_ip", "created_by", "replaced_by", "awaiting_reveal", "created_at", "audit_log",
-    ]  # fmt: skip
+    )  # fmt: skip
     readonly_fields = fields
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -221,7 +221,7 @@ class KeyRequestAdmin(admin.ModelAdmin):
     search_fields = ["user__email", "reason"]
     ordering = ["-created_at"]
     actions = ["approve_selected", "deny_selected"]
-    fields = ["user", "plan", "reason", "status", "created_at", "decided_by", "decided_at", "note"]
+    fields = ("user", "plan", "reason", "status", "created_at", "decided_by", "decided_at", "note")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -320,7 +320,7 @@ class KeyEventAdmin(ReadOnlyAdmin):
     search_fields = ["key_prefix", "actor__email", "action"]
     date_hierarchy = "created_at"
     ordering = ["-created_at"]
-    fields = ["created_at", "key_prefix", "key", "action", "actor", "ip", "details_text"]
+    fields = ("created_at", "key_prefix", "key", "action", "actor", "ip", "details_text")
     readonly_fields = fields
 
     @admin.display(description=_("details"))
@@ -330,24 +330,24 @@ class KeyEventAdmin(ReadOnlyAdmin):
 
 @admin.register(UsageRecord)
 class UsageRecordAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "key", "user", "endpoint", "status_code", "error_type", "inputs", "latency_ms",
-                    "queue_ms", "inference_ms"]  # fmt: skip
+    fields = ("created_at", "key", "user", "endpoint", "status_code", "error_type", "inputs", "latency_ms",
+              "queue_ms", "inference_ms")  # fmt: skip
+    list_display = fields
     list_filter = ["status_code", "endpoint", "error_type"]
     list_select_related = ["key", "user"]
     search_fields = ["key__key_id", "user__email", "endpoint"]
     ordering = ["-created_at"]
     show_full_result_count = False  # a large table: skip the second COUNT(*)
-    fields = list_display
     readonly_fields = fields
 
 
 @admin.register(UsageDaily)
 class UsageDailyAdmin(ReadOnlyAdmin):
-    list_display = ["day", "key", "requests", "inputs", "errors", "p50_queue_ms", "p95_queue_ms", "p50_inference_ms",
-                    "p95_inference_ms"]  # fmt: skip
+    fields = ("day", "key", "requests", "inputs", "errors", "p50_queue_ms", "p95_queue_ms", "p50_inference_ms",
+              "p95_inference_ms")  # fmt: skip
+    list_display = fields
     list_select_related = ["key"]
     search_fields = ["key__key_id", "key__owner__email"]
     date_hierarchy = "day"
     ordering = ["-day"]
-    fields = list_display
     readonly_fields = fields

@@ -6,10 +6,11 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.core.api import PortalAPIView, subject_of
+from apps.apikeys.api import PortalAPIView, subject_of
 from apps.core.api_docs import PROBLEM_RESPONSES
 
 from .limits import quota_used
+from .models import APIKey
 
 UsageSerializer = inline_serializer(
     "Usage",
@@ -35,7 +36,7 @@ class UsageAPI(PortalAPIView):
     def get(self, request: Request) -> Response:
         subject, limits = subject_of(request)
         used = quota_used(subject=subject)
-        plan = getattr(limits, "plan", limits)
+        plan = limits.plan if isinstance(limits, APIKey) else limits
         return Response(
             {
                 "period": timezone.now().strftime("%Y-%m"),

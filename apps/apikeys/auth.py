@@ -6,22 +6,9 @@ from rest_framework.authentication import BaseAuthentication, SessionAuthenticat
 from rest_framework.request import Request
 
 from apps.core.errors import ApiKeyInvalid
+from apps.core.net import client_ip
 
 from .services import apikey_authenticate
-
-
-def client_ip(request: Any) -> str | None:
-    """The client's address. Behind NUM_PROXIES proxies it is that many entries from the
-    end of X-Forwarded-For (each proxy appends the peer it saw); earlier entries are
-    whatever the client chose to send, so they never count."""
-    from django.conf import settings
-
-    proxies = settings.NUM_PROXIES
-    if proxies > 0:
-        hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
-        if len(hops) >= proxies:
-            return hops[-proxies]
-    return request.META.get("REMOTE_ADDR") or None
 
 
 class APIKeyAuthentication(BaseAuthentication):

@@ -100,7 +100,7 @@ def stacked_bars_svg(
     out.append('<g class="chart-bars-data">')
     for i, label in enumerate(labels):
         x = round(left + slot * i + (slot - bar) / 2, 2)
-        base = top + plot_h
+        base: float = top + plot_h
         parts = [
             f"{s.name}: {_figure(s.values[i], unit)}" if s.values[i] is not None else f"{s.name}: {_('no data')}"
             for s in series

@@ -4,7 +4,7 @@ the services check again and stay the source of truth."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -137,7 +137,7 @@ class KeyRequestForm(forms.Form):
 
     def __init__(self, *args: Any, plans: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["plan"].queryset = plans
+        cast(forms.ModelChoiceField, self.fields["plan"]).queryset = plans
 
 
 # ---------------------------------------------------------------------------------------

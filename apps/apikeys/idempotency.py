@@ -10,13 +10,16 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
 from apps.core.errors import IdempotencyConflict
 
 from .models import IdempotencyRecord
+
+if TYPE_CHECKING:
+    from apps.inference.models import InferenceJob
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 MAX_KEY_LENGTH = 200
@@ -30,7 +33,7 @@ def idempotency_body_hash(*, model: str, inputs: list[str], version: int | None)
     return hashlib.sha256(json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def idempotency_job_replay(*, subject: str, key: str, body_hash: str) -> Any | None:
+def idempotency_job_replay(*, subject: str, key: str, body_hash: str) -> InferenceJob | None:
     """The job an earlier request with ``key`` created, or None (none, or older than a
     day: that record is dropped). Raises ``IdempotencyConflict`` for another body."""
     record = (

@@ -11,14 +11,18 @@ requests against 1,000 remaining accept exactly 1,000, on PostgreSQL and SQLite 
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+
+from apps.core.net import address_group
 
 from .models import QuotaCounter, RateBucket
 
@@ -102,14 +106,14 @@ class DatabaseLimiter:
         raise RuntimeError("rate limiter could not settle")
 
 
-_limiter: RedisLimiter | DatabaseLimiter | None = None
+@functools.cache
+def _limiter_for(redis_url: str) -> RedisLimiter | DatabaseLimiter:
+    return RedisLimiter(redis_url) if redis_url else DatabaseLimiter()
 
 
 def limiter() -> RedisLimiter | DatabaseLimiter:
-    global _limiter
-    if _limiter is None:
-        _limiter = RedisLimiter(settings.REDIS_URL) if settings.REDIS_URL else DatabaseLimiter()
-    return _limiter
+    """The limiter of ``REDIS_URL`` (the database's without Redis), built once per URL."""
+    return _limiter_for(settings.REDIS_URL or "")
 
 
 def rate_limit_take(*, subject: str, per_minute: int) -> RateDecision:
@@ -182,3 +186,58 @@ def quota_carry_over(*, source: str, target: str) -> int:
 
 def quota_used(*, subject: str) -> int:
     return QuotaCounter.objects.filter(subject=subject, period=_period()).values_list("used", flat=True).first() or 0
+
+
+# --- The playground's allowance for visitors without an account ----------------------
+# A visitor may run the models in ``PLAYGROUND_ANONYMOUS_MODELS`` only
+# ``PLAYGROUND_ANONYMOUS_RUNS_PER_HOUR`` times an hour per address (an IPv6 /64), on top
+# of the per-minute limit every caller has.
+
+ANONYMOUS_WINDOW_SECONDS = 3600
+
+
+def anonymous_models() -> list[str]:
+    """Model ids a visitor without an account may run from the playground."""
+    return list(getattr(settings, "PLAYGROUND_ANONYMOUS_MODELS", ["sentiment-demo"]))
+
+
+def anonymous_runs_per_hour() -> int:
+    return int(getattr(settings, "PLAYGROUND_ANONYMOUS_RUNS_PER_HOUR", 5))
+
+
+def _anonymous_window(ip: str | None) -> tuple[str, int]:
+    now = time.time()
+    window = int(now // ANONYMOUS_WINDOW_SECONDS)
+    reset = max(math.ceil((window + 1) * ANONYMOUS_WINDOW_SECONDS - now), 1)
+    return f"playground:anon:{address_group(ip)}:{window}", reset
+
+
+def anonymous_run_take(*, ip: str | None, limit: int) -> RateDecision:
+    """Count one run of a visitor at ``ip`` in the current hour (a fixed window).
+
+    With Redis the count is one atomic INCR; the file cache of the embedded default
+    reads and writes, so two truly simultaneous runs may count once (a demo allowance,
+    not a bill)."""
+    key, reset = _anonymous_window(ip)
+    cache.add(key, 0, timeout=ANONYMOUS_WINDOW_SECONDS + 60)
+    try:
+        used = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=ANONYMOUS_WINDOW_SECONDS + 60)
+        used = 1
+    # Backends that emulate incr with a plain set would otherwise shorten the expiry.
+    cache.touch(key, ANONYMOUS_WINDOW_SECONDS + 60)
+    allowed = used <= limit
+    return RateDecision(
+        allowed=allowed,
+        limit=limit,
+        remaining=max(limit - used, 0),
+        reset_seconds=reset,
+        retry_after=0 if allowed else reset,
+    )
+
+
+def anonymous_runs_left(*, ip: str | None) -> tuple[int, int]:
+    """``(runs left, seconds until the window resets)`` for a visitor, without counting."""
+    key, reset = _anonymous_window(ip)
+    return max(anonymous_runs_per_hour() - int(cache.get(key) or 0), 0), reset

@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -22,8 +22,11 @@ from apps.core.errors import ApiKeyExpired, ApiKeyInvalid, ApiKeyRevoked
 
 from . import keyformat
 from .limits import quota_carry_over
-from .models import ALL_SCOPES, APIKey, KeyEvent, KeyRequest, KeyStatus, Plan, RequestStatus
+from .models import ALL_SCOPES, APIKey, KeyEvent, KeyRequest, KeyStatus, Plan, RequestStatus, UsageRecord
 from .plans import plan_default
+
+if TYPE_CHECKING:
+    from apps.accounts.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -347,3 +350,29 @@ def usage_daily_rollup(*, day: Any) -> int:
                 raise
     logger.info("usage roll-up of %s: %d keys", day, len(rows))
     return len(rows)
+
+
+def usage_record_create(
+    *,
+    key: APIKey | None,
+    user: User | None,
+    endpoint: str,
+    status_code: int,
+    error_type: str,
+    inputs: int,
+    latency_ms: float,
+    queue_ms: float | None,
+    inference_ms: float | None,
+) -> UsageRecord:
+    """One API call as the usage pages and the daily roll-up count it."""
+    return UsageRecord.objects.create(
+        key=key,
+        user=user,
+        endpoint=endpoint[:80],
+        status_code=status_code,
+        error_type=error_type[:40],
+        inputs=inputs,
+        latency_ms=latency_ms,
+        queue_ms=queue_ms,
+        inference_ms=inference_ms,
+    )

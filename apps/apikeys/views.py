@@ -29,10 +29,10 @@ from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from apps.core.net import client_ip
 from apps.mlmodels.selectors import model_list_public
 
 from . import charts, keyformat
-from .auth import client_ip
 from .forms import KeyCreateForm, KeyRequestForm, KeyRotateForm
 from .models import APIKey, KeyStatus, RequestStatus
 from .selectors import (
@@ -125,7 +125,8 @@ def _flash_notices(request: HttpRequest) -> None:
         else:
             messages.warning(request, _("Your request for the %(plan)s plan was denied.") % values)
     if decided:
-        request.session[NOTICES_SESSION_KEY] = max(item.decided_at for item in decided).isoformat()
+        latest = max(item.decided_at or since for item in decided)
+        request.session[NOTICES_SESSION_KEY] = latest.isoformat()
     elif not seen:
         request.session[NOTICES_SESSION_KEY] = since.isoformat()
 

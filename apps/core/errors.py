@@ -19,7 +19,7 @@ class ProblemError(APIException):
 
     def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
-        self.detail = detail
+        self.detail: str = detail  # type: ignore[assignment]  # always text here; DRF allows lists and dicts
         self.status_code = self.status
         self.headers = headers or {}
 

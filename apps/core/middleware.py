@@ -99,22 +99,27 @@ def _body_problem(request: HttpRequest) -> ProblemError | None:
     if not length:
         return None
     content_type = request.content_type or ""
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    limit: int | None = settings.DATA_UPLOAD_MAX_MEMORY_SIZE  # None: no limit (Django allows it)
     if content_type != _MULTIPART and limit is not None and length > limit:
         return RequestTooLarge(f"The body has {length} bytes; the limit is {limit}.")
     try:
-        if content_type == _FORM:
-            problem = _form_problem(request.body, "form")
-            return InvalidInput(problem) if problem else None
-        if content_type == _MULTIPART and request.method == "POST":
-            values = [value for _name, items in request.POST.lists() for value in items]
-            names = [upload.name or "" for _name, items in request.FILES.lists() for upload in items]
-            if any("\x00" in text for text in [*values, *names, *request.POST.keys()]):
-                return InvalidInput("A form field holds a NUL byte.")
+        problem = _form_body_problem(request, content_type)
     except SuspiciousOperation as exc:  # RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
         return RequestTooLarge(str(exc) or "The form is too large.")
     except MultiPartParserError as exc:
         return InvalidInput(f"The form could not be read: {exc}")
+    return InvalidInput(problem) if problem else None
+
+
+def _form_body_problem(request: HttpRequest, content_type: str) -> str | None:
+    """What is wrong with a form body (URL-encoded, or multipart on POST), if anything."""
+    if content_type == _FORM:
+        return _form_problem(request.body, "form")
+    if content_type == _MULTIPART and request.method == "POST":
+        values = [value for _name, items in request.POST.lists() for value in items]
+        names = [upload.name or "" for _name, items in request.FILES.lists() for upload in items]
+        if any("\x00" in text for text in [*values, *names, *request.POST.keys()]):
+            return "A form field holds a NUL byte."
     return None
 
 

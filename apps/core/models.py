@@ -104,9 +104,9 @@ def append_only_trigger_sql(
     if vendor == "sqlite":
         when = ""
         if clearable:
-            kept = [f"NEW.{c} IS OLD.{c}" for c in columns if c not in clearable]
-            cleared = [f"(NEW.{c} IS NULL OR NEW.{c} IS OLD.{c})" for c in clearable]
-            when = "\nWHEN NOT (" + " AND ".join(kept + cleared) + ")"
+            unchanged = [f"NEW.{c} IS OLD.{c}" for c in columns if c not in clearable]
+            nulled = [f"(NEW.{c} IS NULL OR NEW.{c} IS OLD.{c})" for c in clearable]
+            when = "\nWHEN NOT (" + " AND ".join(unchanged + nulled) + ")"
         forward = [
             f"CREATE TRIGGER {table}_append_only BEFORE UPDATE ON {table}{when}\n"
             "BEGIN\n"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import django.db
@@ -84,40 +85,51 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
+# Django's and DRF's exceptions as problems: (classes, type, title, status or None for the
+# exception's own, its detail). The first match wins, so subclasses come first.
+_PROBLEMS: tuple[tuple[tuple[type[Exception], ...], str, str, int | None, Callable[[Any], str]], ...] = (
+    ((DjangoValidationError,), "invalid_input", "Invalid input", 400, lambda e: " ".join(e.messages)),
+    ((exceptions.ValidationError,), "invalid_input", "Invalid input", 400, lambda e: " ".join(_flatten(e.detail))),
+    ((exceptions.ParseError,), "invalid_json", "Malformed request body", 400, lambda e: str(e.detail)),
+    ((Http404, exceptions.NotFound), "not_found", "Not found", 404, lambda e: "Nothing is here, or it is not yours."),
+    (
+        (exceptions.NotAuthenticated, exceptions.AuthenticationFailed),
+        "authentication_required",
+        "Authentication required",
+        401,
+        lambda e: "Send an API key: Authorization: Bearer pk_...",
+    ),
+    (
+        (DjangoPermissionDenied, exceptions.PermissionDenied),
+        "forbidden",
+        "Forbidden",
+        403,
+        lambda e: "You may not do this.",
+    ),
+    ((exceptions.MethodNotAllowed,), "method_not_allowed", "Method not allowed", 405, lambda e: str(e.detail)),
+    (
+        (exceptions.UnsupportedMediaType,),
+        "unsupported_media_type",
+        "Unsupported media type",
+        415,
+        lambda e: str(e.detail),
+    ),
+    ((exceptions.NotAcceptable,), "not_acceptable", "Not acceptable", 406, lambda e: str(e.detail)),
+    ((exceptions.APIException,), "error", "Error", None, lambda e: str(e.detail)),
+)
+
+
 def _problem_for(exc: Exception) -> Response | None:
-    headers: dict[str, str] = {}
     if isinstance(exc, ProblemError):
         response = problem(type=exc.type, title=exc.title, status=exc.status, detail=exc.detail)
         for name, value in getattr(exc, "headers", {}).items():
             response[name] = value
         return response
-    if isinstance(exc, DjangoValidationError):
-        return problem(type="invalid_input", title="Invalid input", status=400, detail=" ".join(exc.messages))
-    if isinstance(exc, exceptions.ValidationError):
-        return problem(type="invalid_input", title="Invalid input", status=400, detail=" ".join(_flatten(exc.detail)))
-    if isinstance(exc, exceptions.ParseError):
-        return problem(type="invalid_json", title="Malformed request body", status=400, detail=str(exc.detail))
-    if isinstance(exc, Http404 | exceptions.NotFound):
-        return problem(type="not_found", title="Not found", status=404, detail="Nothing is here, or it is not yours.")
-    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
-        response = problem(
-            type="authentication_required",
-            title="Authentication required",
-            status=401,
-            detail="Send an API key: Authorization: Bearer pk_...",
-        )
-        response["WWW-Authenticate"] = WWW_AUTHENTICATE
-        return response
-    if isinstance(exc, DjangoPermissionDenied | exceptions.PermissionDenied):
-        return problem(type="forbidden", title="Forbidden", status=403, detail="You may not do this.")
-    if isinstance(exc, exceptions.MethodNotAllowed):
-        return problem(type="method_not_allowed", title="Method not allowed", status=405, detail=str(exc.detail))
-    if isinstance(exc, exceptions.UnsupportedMediaType):
-        return problem(
-            type="unsupported_media_type", title="Unsupported media type", status=415, detail=str(exc.detail)
-        )
-    if isinstance(exc, exceptions.NotAcceptable):
-        return problem(type="not_acceptable", title="Not acceptable", status=406, detail=str(exc.detail))
-    if isinstance(exc, exceptions.APIException):
-        return problem(type="error", title="Error", status=exc.status_code, detail=str(exc.detail), **headers)
+    for classes, type_, title, status, detail in _PROBLEMS:
+        if isinstance(exc, classes):
+            code = status or int(getattr(exc, "status_code", 500))
+            response = problem(type=type_, title=title, status=code, detail=detail(exc))
+            if code == 401:
+                response["WWW-Authenticate"] = WWW_AUTHENTICATE
+            return response
     return None

@@ -2,7 +2,7 @@
 
 Callers: an API key, the signed-in session (the playground, with CSRF), or a visitor's
 browser without an account, which may run only ``PLAYGROUND_ANONYMOUS_MODELS`` a few
-times an hour (see apps/core/api.py). A visitor's jobs have no owner; their ids are kept
+times an hour (see apps/apikeys/limits.py). A visitor's jobs have no owner; their ids are kept
 in the visitor's session, and only that session can read them back.
 """
 
@@ -16,8 +16,9 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.apikeys.api import PortalAPIView, anonymous_browser, subject_of
+from apps.apikeys.limits import anonymous_models
 from apps.apikeys.models import APIKey
-from apps.core.api import PortalAPIView, anonymous_browser, anonymous_models, subject_of
 from apps.core.api_docs import RATE_HEADERS, problems
 from apps.core.clients import REDIS_UNAVAILABLE
 from apps.core.errors import AuthenticationRequired, InvalidInput, ModelNotAllowed, NotFound
@@ -44,25 +45,26 @@ ANONYMOUS_JOBS_KEPT = 50
 ANONYMOUS_JOBS_SESSION_KEY = "inference:anonymous_jobs"
 
 
-class ResultSerializer(serializers.Serializer):
-    label = serializers.CharField()
+class ResultSerializer(serializers.Serializer[Any]):
+    # A declared field (DRF's metaclass takes it off the class), not Field.label.
+    label = serializers.CharField()  # type: ignore[assignment]
     score = serializers.FloatField()
     scores = serializers.DictField(child=serializers.FloatField(), help_text="Every label's probability.")
     truncated = serializers.BooleanField(help_text="The input was cut to the model's maximum length.")
 
 
-class TimingSerializer(serializers.Serializer):
+class TimingSerializer(serializers.Serializer[Any]):
     queued_ms = serializers.FloatField(allow_null=True)
     inference_ms = serializers.FloatField(allow_null=True)
     total_ms = serializers.FloatField(allow_null=True)
 
 
-class JobErrorSerializer(serializers.Serializer):
+class JobErrorSerializer(serializers.Serializer[Any]):
     type = serializers.CharField()
     detail = serializers.CharField()
 
 
-class JobSerializer(serializers.Serializer):
+class JobSerializer(serializers.Serializer[Any]):
     id = serializers.UUIDField()
     status = serializers.ChoiceField(choices=JobStatus.values)
     model = serializers.CharField()
@@ -74,13 +76,13 @@ class JobSerializer(serializers.Serializer):
     warnings = serializers.ListField(child=serializers.CharField(), required=False)
 
 
-class QueueSerializer(serializers.Serializer):
+class QueueSerializer(serializers.Serializer[Any]):
     jobs_ahead = serializers.IntegerField(help_text="Queued jobs that were sent before this one.")
     position = serializers.IntegerField(help_text="This job's place in the queue (jobs_ahead + 1).")
     workers_online = serializers.IntegerField(help_text="Inference workers with a fresh heartbeat; 0: none online.")
 
 
-class PendingSerializer(serializers.Serializer):
+class PendingSerializer(serializers.Serializer[Any]):
     id = serializers.UUIDField()
     status = serializers.CharField()
     url = serializers.URLField()
@@ -147,47 +149,62 @@ def queue_json(job: InferenceJob) -> dict[str, int] | None:
     return {"jobs_ahead": ahead, "position": ahead + 1, "workers_online": len(workers)}
 
 
-def job_json(job: InferenceJob, outcome: dict[str, Any] | None, request: Request) -> tuple[dict[str, Any], int]:
-    """The job as the API shows it, from the worker's outcome when there is one, else
-    from the row; with the HTTP status (200 finished, 202 not yet)."""
-    finished = outcome is not None or job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
-    if not finished:
-        url = request.build_absolute_uri(reverse("api-v1:job", kwargs={"job_id": job.id}))
-        body: dict[str, Any] = {
-            "id": str(job.id),
-            "status": job.status,
-            "url": url,
-            "model": job.model_version.model.slug,
-            "version": job.model_version.version,
-        }
-        if (queue := queue_json(job)) is not None:
-            body["queue"] = queue
-        if job.status == JobStatus.RUNNING:
-            body["worker"] = job.worker
-            body["batch_size"] = job.batch_size
-        if warnings := _warnings(job):
-            body["warnings"] = warnings
-        return body, 202
-    if outcome is not None:
-        status, results, error = outcome["status"], outcome.get("results"), outcome.get("error")
-        queued_at = outcome.get("queued_at") or job.queued_at.timestamp()
-        timing = {
-            "queued_ms": _ms(outcome.get("started_at"), queued_at),
-            "inference_ms": outcome.get("inference_ms"),
-            "total_ms": _ms(outcome.get("finished_at"), queued_at),
-        }
-        batch_size = outcome.get("batch_size")
-    else:
-        status, results, error = job.status, job.results, job.error
-        timing = {"queued_ms": job.queued_ms, "inference_ms": job.inference_ms, "total_ms": job.total_ms}
-        batch_size = job.batch_size
-    body = {
+def _pending_json(job: InferenceJob, request: Request) -> dict[str, Any]:
+    """An open job: where to poll it, where it stands in the queue, who runs it."""
+    body: dict[str, Any] = {
         "id": str(job.id),
-        "status": status,
+        "status": job.status,
+        "url": request.build_absolute_uri(reverse("api-v1:job", kwargs={"job_id": job.id})),
         "model": job.model_version.model.slug,
         "version": job.model_version.version,
+    }
+    if (queue := queue_json(job)) is not None:
+        body["queue"] = queue
+    if job.status == JobStatus.RUNNING:
+        body["worker"] = job.worker
+        body["batch_size"] = job.batch_size
+    if warnings := _warnings(job):
+        body["warnings"] = warnings
+    return body
+
+
+def _outcome_fields(job: InferenceJob, outcome: dict[str, Any]) -> dict[str, Any]:
+    queued_at = outcome.get("queued_at") or job.queued_at.timestamp()
+    timing = {
+        "queued_ms": _ms(outcome.get("started_at"), queued_at),
+        "inference_ms": outcome.get("inference_ms"),
+        "total_ms": _ms(outcome.get("finished_at"), queued_at),
+    }
+    return {
+        "status": outcome["status"],
+        "results": outcome.get("results"),
+        "error": outcome.get("error"),
         "timing": timing,
-        "batch_size": batch_size,
+        "batch_size": outcome.get("batch_size"),
+    }
+
+
+def _row_fields(job: InferenceJob) -> dict[str, Any]:
+    timing = {"queued_ms": job.queued_ms, "inference_ms": job.inference_ms, "total_ms": job.total_ms}
+    return {
+        "status": job.status,
+        "results": job.results,
+        "error": job.error,
+        "timing": timing,
+        "batch_size": job.batch_size,
+    }
+
+
+def _finished_json(job: InferenceJob, outcome: dict[str, Any] | None) -> dict[str, Any]:
+    """A finished job, from the worker's outcome when there is one, else from the row."""
+    fields = _outcome_fields(job, outcome) if outcome is not None else _row_fields(job)
+    results, error = fields.pop("results"), fields.pop("error")
+    body = {
+        "id": str(job.id),
+        "status": fields.pop("status"),
+        "model": job.model_version.model.slug,
+        "version": job.model_version.version,
+        **fields,
     }
     if results is not None:
         body["results"] = results
@@ -195,7 +212,15 @@ def job_json(job: InferenceJob, outcome: dict[str, Any] | None, request: Request
         body["error"] = error
     if warnings := _warnings(job):
         body["warnings"] = warnings
-    return body, 200
+    return body
+
+
+def job_json(job: InferenceJob, outcome: dict[str, Any] | None, request: Request) -> tuple[dict[str, Any], int]:
+    """The job as the API shows it, with the HTTP status (200 finished, 202 not yet)."""
+    finished = outcome is not None or job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+    if not finished:
+        return _pending_json(job, request), 202
+    return _finished_json(job, outcome), 200
 
 
 def anonymous_job_ids(request: Request) -> list[str]:

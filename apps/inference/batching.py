@@ -13,6 +13,14 @@ holds and, once connected again, asks each task for its strategy anew. celery-ba
 would keep its old timer reference and never flush on time again; ``Strategy`` here
 forgets it and re-arms the flush (and the worker's report timer) on the new loop.
 
+Time limits: celery-batches hands a flush to the pool with no time limit, and the solo
+pool would ignore one; the flush arms its own (``worker.limits``), and ``flush`` here
+rejects the messages of the jobs it handed back so that they are delivered again (each
+delivery counts as an attempt). The rest are acknowledged.
+
+State: the worker's per-process state (models, timing, reports) is ``data``, a
+``worker.WorkerState`` built on first use.
+
 Watchdog: ``health()`` says whether requests have waited in the buffer, or messages in
 the broker, longer than ``INFERENCE_STALL_SECONDS`` without a flush; the heartbeat
 carries the verdict to ``/readyz``, and the worker logs it.
@@ -22,10 +30,16 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Any
 
-from celery_batches import Batches
+from celery.worker.request import Request
+from celery_batches import Batches, SimpleRequest
+from celery_batches.trace import apply_batches_task
 from django.conf import settings
+
+if TYPE_CHECKING:
+    from .worker import WorkerState
 
 logger = logging.getLogger(__name__)
 
@@ -33,12 +47,25 @@ logger = logging.getLogger(__name__)
 class InferenceBatches(Batches):
     abstract = True
     _holding_since: float | None = None
+    _tref: Any = None
     # Watchdog state, in monotonic seconds: since when requests wait in the buffer, when
     # the last flush ended, when a message last arrived, and since when a flush runs.
     _waiting_since: float | None = None
     _last_flush: float | None = None
     _last_message: float | None = None
     _flushing_since: float | None = None
+    # When this consumer (re)started: a backlog found at start is not a stall yet.
+    _armed_at: float | None = None
+    _data: WorkerState | None = None
+
+    @property
+    def data(self) -> WorkerState:
+        """This process's worker state (one per process: Celery keeps one task instance)."""
+        if self._data is None:
+            from .worker import WorkerState
+
+            self._data = WorkerState()
+        return self._data
 
     def _waiting_in_broker(self) -> int:
         """Messages still in the broker's list for this task's queue (Redis only)."""
@@ -54,19 +81,19 @@ class InferenceBatches(Batches):
             return 0
 
     def Strategy(self, task: Any, app: Any, consumer: Any) -> Any:  # Celery's name: keeps its case
-        from . import worker
-        from .heartbeat import worker_health_source
+        from .heartbeat import worker_details_source
 
         timer = consumer.timer
         # Called at start and after every reconnect; the old loop's timers are gone.
         if self._tref is not None:
             logger.warning("consumer restarted with a flush pending: arming it on the new loop")
         self._tref = None
+        self._armed_at = time.monotonic()
         handler = super().Strategy(task, app, consumer)
         if not self._buffer.empty() or not self._pending.empty():
             self._tref = timer.call_repeatedly(self.flush_interval, self._do_flush)
-        worker.use_timer(lambda seconds, callback: timer.call_after(seconds, callback))
-        worker_health_source(self.health)
+        self.data.reports.use_timer(timer.call_after)
+        worker_details_source(self.details)
 
         def on_message(*args: Any, **kwargs: Any) -> None:
             now = time.monotonic()
@@ -76,6 +103,10 @@ class InferenceBatches(Batches):
             handler(*args, **kwargs)
 
         return on_message
+
+    def details(self) -> dict[str, Any]:
+        """What this worker's heartbeats say: device, loaded models, watchdog verdict."""
+        return {**self.data.info(), **self.health()}
 
     def health(self) -> dict[str, Any]:
         """``{"stalled": bool, "stall": reason}``: whether this worker stopped flushing
@@ -90,7 +121,7 @@ class InferenceBatches(Batches):
         elif self._waiting_since is not None and now - self._waiting_since > limit:
             reason = f"{self._buffer.qsize()} requests waited {now - self._waiting_since:.0f} s without a flush"
         else:
-            active = max(self._last_flush or 0.0, self._last_message or 0.0)
+            active = max(self._last_flush or 0.0, self._last_message or 0.0, self._armed_at or 0.0)
             if now - active > limit and self._waiting_in_broker() > 0:
                 reason = f"messages wait in the broker and none arrived for {now - active:.0f} s"
         return {"stalled": bool(reason), "stall": reason}
@@ -113,3 +144,19 @@ class InferenceBatches(Batches):
             self._last_flush = time.monotonic()
             if self._buffer.empty():
                 self._waiting_since = None
+
+    def flush(self, requests: Collection[Request]) -> Any:
+        """Run ``requests`` through the pool. Messages are acknowledged when the flush
+        returns (the task acknowledges late), except those of the jobs the flush hands
+        back (``tasks.classify``), which are rejected and requeued."""
+
+        def on_return(result: Any) -> None:
+            redeliver = set(result.get("redeliver", ())) if isinstance(result, dict) else set()
+            for request in requests:
+                if request.kwargs.get("job_id") in redeliver:
+                    request.reject(requeue=True)
+                else:
+                    request.acknowledge()
+
+        args = (self, ([SimpleRequest.from_request(r) for r in requests],), 0, None)
+        return self._pool.apply_async(apply_batches_task, args, callback=on_return)

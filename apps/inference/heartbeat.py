@@ -24,28 +24,30 @@ logger = logging.getLogger(__name__)
 REGISTRY_KEY = "workers:registry"
 KEY_PREFIX = "workers:hb:"
 
-_stop_events: dict[str, threading.Event] = {}
-_extra_info: dict[str, Any] = {}
-_health_source: Callable[[], dict[str, Any]] = dict
+
+class _Beating:
+    """This process's heartbeats: one stop event per worker, and where details come from."""
+
+    def __init__(self) -> None:
+        self.stop_events: dict[str, threading.Event] = {}
+        self.details: Callable[[], dict[str, Any]] = dict
 
 
-def worker_info_update(**info: Any) -> None:
-    """Add details (device, loaded models) to this process's next heartbeats."""
-    _extra_info.update(info)
+_beating = _Beating()
 
 
-def worker_health_source(source: Callable[[], dict[str, Any]]) -> None:
-    """Have every heartbeat carry ``source()`` (the batching watchdog's verdict:
-    ``{"stalled": bool, "stall": reason}``), in place of any earlier source."""
-    global _health_source
-    _health_source = source
+def worker_details_source(source: Callable[[], dict[str, Any]]) -> None:
+    """Have every heartbeat of this process carry ``source()``, in place of any earlier
+    source: the inference worker's device, loaded models and watchdog verdict
+    (``batching.InferenceBatches.details``)."""
+    _beating.details = source
 
 
-def _health() -> dict[str, Any]:
+def _details() -> dict[str, Any]:
     try:
-        return _health_source()
+        return _beating.details()
     except Exception:  # a probe must never stop the heartbeat
-        logger.warning("worker health probe failed", exc_info=True)
+        logger.warning("worker details probe failed", exc_info=True)
         return {}
 
 
@@ -56,8 +58,11 @@ def queues_of(consumer: Any) -> list[str]:
         return []
 
 
-def heartbeat_write(*, hostname: str, queues: list[str], started_at: float) -> dict[str, Any]:
-    """Announce this worker; returns the record written."""
+def heartbeat_write(
+    *, hostname: str, queues: list[str], started_at: float, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Announce this worker with ``details`` (by default this process's details source);
+    returns the record written."""
     ttl = settings.WORKER_HEARTBEAT_TTL
     now = time.time()
     record = {
@@ -67,8 +72,7 @@ def heartbeat_write(*, hostname: str, queues: list[str], started_at: float) -> d
         "host": platform.node(),
         "started_at": started_at,
         "last_seen": now,
-        **_extra_info,
-        **_health(),
+        **(_details() if details is None else details),
     }
     cache.set(KEY_PREFIX + hostname, record, timeout=ttl)
     registry: dict[str, float] = cache.get(REGISTRY_KEY) or {}
@@ -84,7 +88,7 @@ def start_heartbeat(consumer: Any) -> None:
     queues = queues_of(consumer)
     started_at = time.time()
     stop = threading.Event()
-    _stop_events[hostname] = stop
+    _beating.stop_events[hostname] = stop
     interval = max(settings.WORKER_HEARTBEAT_TTL / 3, 0.5)
 
     def beat() -> None:
@@ -108,10 +112,10 @@ def start_heartbeat(consumer: Any) -> None:
 
 def stop_heartbeat(sender: Any) -> None:
     """Stop beating and drop out of the list at once (Celery's worker_shutdown signal)."""
-    for hostname, stop in list(_stop_events.items()):
+    for hostname, stop in list(_beating.stop_events.items()):
         stop.set()
         try:
             cache.delete(KEY_PREFIX + hostname)
         except Exception:
             logger.warning("could not remove heartbeat of %s", hostname, exc_info=True)
-        _stop_events.pop(hostname, None)
+        _beating.stop_events.pop(hostname, None)

@@ -12,6 +12,17 @@ from typing import Any
 # error (a submission answers 503; a worker keeps its reports and tries again later).
 PUBLISH_RETRY_POLICY = {"max_retries": 3, "interval_start": 0, "interval_step": 0.3, "interval_max": 0.5}
 
+
+def given_up_error(attempts: int) -> dict[str, str]:
+    """The error of a job failed after ``attempts`` deliveries, none of which finished it
+    (its worker died, or the flush outran its time limit): the worker and the reconciler
+    both write it."""
+    return {
+        "type": "inference_failed",
+        "detail": f"The job stopped its worker or outran the time limit {attempts} times and was given up.",
+    }
+
+
 # Where publishing writes the serving versions that database-less workers warm from.
 MANIFEST_KEY = "inference:manifest"
 
@@ -35,9 +46,10 @@ def store_results(backend: Any, outcomes: list[dict[str, Any]]) -> None:
             if backend.get_task_meta(outcome["job_id"]).get("status") != states.SUCCESS:
                 backend.mark_as_done(outcome["job_id"], outcome)
         return
-    client = backend.client
+    redis_backend: Any = backend  # the stubs lack the backend's app and expires
+    client = redis_backend.client
     keys = [backend.get_key_for_task(outcome["job_id"]) for outcome in outcomes]
-    done_at = backend.app.now().isoformat()
+    done_at = redis_backend.app.now().isoformat()
     pipe = client.pipeline(transaction=False)
     for key, outcome, stored in zip(keys, outcomes, client.mget(keys), strict=True):
         if stored is not None and backend.decode_result(stored).get("status") == states.SUCCESS:
@@ -51,7 +63,7 @@ def store_results(backend: Any, outcomes: list[dict[str, Any]]) -> None:
             "task_id": outcome["job_id"],
         }
         value = backend.encode(meta)
-        pipe.set(key, value, ex=backend.expires or None)
+        pipe.set(key, value, ex=redis_backend.expires or None)
         pipe.publish(key, value)
     # The same round trip frees each job's slot among its subject's jobs in flight.
     inflight_release_in(pipe, outcomes)

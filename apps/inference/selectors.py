@@ -31,7 +31,8 @@ def queue_depth(queue: str) -> int | None:
 
     try:
         with app.connection_for_read() as conn:
-            return conn.default_channel.queue_declare(queue=queue, passive=True).message_count
+            channel: Any = conn.default_channel  # the stubs know the base channel only
+            return int(channel.queue_declare(queue=queue, passive=True).message_count)
     except Exception:
         return None
 

@@ -29,7 +29,7 @@ from apps.mlmodels.selectors import model_version_serving, version_message
 
 from .inflight import inflight_acquire, inflight_release
 from .models import OPEN_STATUSES, InferenceJob, JobSource, JobStatus
-from .results import PUBLISH_RETRY_POLICY
+from .results import PUBLISH_RETRY_POLICY, given_up_error
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ def inference_classify(
     inputs: list[str],
     version: int | None = None,
     idempotency_key: str = "",
-    charge: Callable[[], None] | None = None,
+    charge: Callable[[], object] | None = None,
 ) -> InferenceJob:
     """The whole of a classify call before waiting: the model, the idempotent replay,
     the payer's jobs in flight, ``charge`` (a visitor's hourly allowance), the monthly
@@ -336,10 +336,7 @@ def inference_jobs_reconcile(*, now: datetime | None = None, limit: int = 500) -
             failed += InferenceJob.objects.filter(id=job.id, status__in=OPEN_STATUSES).update(
                 status=JobStatus.FAILED,
                 finished_at=now,
-                error={
-                    "type": "inference_failed",
-                    "detail": f"The job stopped its worker {job.attempts} times and was given up.",
-                },
+                error=given_up_error(job.attempts),
             )
         resend = [job for job in stale if job not in poison]
         if resend:
@@ -366,7 +363,8 @@ def _broker_restarted() -> bool:
         return False
     try:
         with app.connection_for_write() as conn:
-            client = conn.default_channel.client
+            channel: Any = conn.default_channel  # kombu's Redis channel (the stubs know the base only)
+            client = channel.client
             run_id = client.info("server")["run_id"]
             previous = client.getset(BROKER_RUN_ID_KEY, run_id)
     except REDIS_UNAVAILABLE:
@@ -414,6 +412,20 @@ def serving_manifest_publish() -> list[dict[str, Any]]:
     manifest = serving_manifest()
     cache.set(MANIFEST_KEY, manifest, timeout=None)
     return manifest
+
+
+def serving_manifest_ensure() -> bool:
+    """Write the manifest again if the cache lost it (a Redis restart empties it), so that
+    the next worker to start warms the serving models; True when it was rewritten. The
+    reconciler calls it on every tick."""
+    from django.core.cache import cache
+
+    from .results import MANIFEST_KEY
+
+    if cache.get(MANIFEST_KEY) is not None:
+        return False
+    serving_manifest_publish()
+    return True
 
 
 def inference_job_outcome(*, job: InferenceJob) -> dict[str, Any] | None:

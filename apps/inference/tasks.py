@@ -8,7 +8,8 @@
   (conditional updates), retried on database errors.
 - ``inference.reconcile`` (default queue, periodic, every ``INFERENCE_RECONCILE_EVERY`` s):
   writes stored outcomes into rows still open, re-sends stuck jobs, fails poison ones;
-  safe with several beats (rows are taken with SKIP LOCKED).
+  safe with several beats (rows are taken with SKIP LOCKED); also writes the serving
+  manifest again if the cache lost it.
 """
 
 from __future__ import annotations
@@ -27,13 +28,15 @@ from .batching import InferenceBatches
 
 @shared_task(
     base=InferenceBatches,
+    bind=True,
     name="inference.classify",
     queue=INFERENCE_QUEUE,
     flush_every=max(settings.INFERENCE_BATCH_SIZE, 1),
     flush_interval=settings.INFERENCE_FLUSH_MS / 1000,
 )
-def classify(requests: list[SimpleRequest]) -> None:
-    from .worker import Job, process
+def classify(self: InferenceBatches, requests: list[SimpleRequest]) -> dict[str, list[str]]:
+    """One flush. Returns the ids of the jobs to deliver again (``batching.flush``)."""
+    from .worker import Job, Limits, process
 
     jobs = [
         Job(
@@ -46,7 +49,9 @@ def classify(requests: list[SimpleRequest]) -> None:
         for request in requests
     ]
     hostname = requests[0].hostname if requests else ""
-    process(jobs, hostname=hostname or "")
+    limits = Limits(soft=self.soft_time_limit, hard=self.time_limit)
+    result = process(jobs, state=self.data, hostname=hostname or "", limits=limits)
+    return {"redeliver": result.redeliver}
 
 
 @shared_task(
@@ -65,6 +70,7 @@ def record(outcomes: list[dict[str, Any]]) -> int:
 
 @shared_task(name="inference.reconcile", queue=DEFAULT_QUEUE)
 def reconcile() -> dict[str, int]:
-    from .services import inference_jobs_reconcile
+    from .services import inference_jobs_reconcile, serving_manifest_ensure
 
+    serving_manifest_ensure()
     return inference_jobs_reconcile()

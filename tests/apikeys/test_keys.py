@@ -149,7 +149,7 @@ def test_issue_key_and_revoke_key_commands(owner, capsys):
 
 
 def test_the_client_address_is_the_hop_our_proxy_added_not_what_the_client_sent(settings, rf):
-    from apps.apikeys.auth import client_ip
+    from apps.core.net import client_ip
 
     request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 198.51.100.7")
     settings.NUM_PROXIES = 0

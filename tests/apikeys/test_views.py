@@ -198,7 +198,7 @@ def test_an_outsider_gets_404_on_every_page_of_another_users_key(client, owner, 
     client.force_login(outsider)
     url = reverse(f"apikeys:{page}", args=[key.pk])
     assert client.get(url).status_code == 404
-    if page != "key_usage" and page != "key_secret":
+    if page not in {"key_usage", "key_secret"}:
         assert client.post(url, {"grace": "now"}).status_code == 404
     key.refresh_from_db()
     assert key.revoked_at is None

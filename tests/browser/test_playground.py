@@ -13,6 +13,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from apps.inference.models import InferenceJob, JobSource
+from apps.inference.results import given_up_error
 from apps.mlmodels.models import VersionStatus
 from apps.playground.models import Run
 
@@ -483,16 +484,16 @@ def test_a_job_given_up_after_stopping_its_worker_is_stated_plainly(no_workers, 
     expect(page.locator("#pg-status")).to_contain_text("no worker is online")
     # The row exactly as the worker and the reconciler leave a poison job: its worker was
     # lost on each of its attempts, then it was failed with this detail
-    # (apps/inference/worker.py ``process``, apps/inference/services.py ``inference_jobs_reconcile``).
+    # (apps/inference/results.py ``given_up_error``, written by the worker and the reconciler).
     attempts = django_settings.INFERENCE_MAX_ATTEMPTS
     InferenceJob.objects.update(
         status="failed",
         attempts=attempts,
         finished_at=timezone.now(),
-        error={"type": "inference_failed", "detail": f"The job stopped its worker {attempts} times and was given up."},
+        error=given_up_error(attempts),
     )
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text("The job was given up", timeout=30_000)
-    expect(alert).to_contain_text("Its worker stopped several times while running it.")
+    expect(alert).to_contain_text("Its worker stopped, or ran past the time limit, each time it ran it.")
     expect(page.locator("#pg-status")).to_have_text("The job failed.")
     expect(page.locator(".playground")).not_to_have_attribute("aria-busy", "true")

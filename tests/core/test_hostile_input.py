@@ -326,15 +326,11 @@ def private_redis() -> Iterator[PrivateRedis]:
 
 
 @pytest.fixture
-def limiter_on_private_redis(private_redis: PrivateRedis, settings: Any) -> Iterator[PrivateRedis]:
-    """The API's rate limiter talks to the private server for this test, then is put back."""
-    from apps.apikeys import limits
-
-    previous = limits._limiter
+def limiter_on_private_redis(private_redis: PrivateRedis, settings: Any) -> PrivateRedis:
+    """The API's rate limiter talks to the private server for this test (the limiter
+    follows REDIS_URL), then is put back."""
     settings.REDIS_URL = private_redis.url
-    limits._limiter = None  # built again, from REDIS_URL, on the next request
-    yield private_redis
-    limits._limiter = previous
+    return private_redis
 
 
 def test_with_the_limiter_down_the_api_answers_503_with_retry_after(client, owner, limiter_on_private_redis):

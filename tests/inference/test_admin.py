@@ -1,14 +1,14 @@
 import pytest
 from django.urls import reverse
 
-from apps.inference.heartbeat import heartbeat_write, worker_info_update
+from apps.inference.heartbeat import heartbeat_write
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 
 def test_the_status_page_shows_live_workers_queue_and_latency(client, admin_user):
-    worker_info_update(device="cuda", models=["sentiment-demo/v1"])
-    heartbeat_write(hostname="gpu-7@host", queues=["inference"], started_at=0)
+    details = {"device": "cuda", "models": ["sentiment-demo/v1"]}
+    heartbeat_write(hostname="gpu-7@host", queues=["inference"], started_at=0, details=details)
     client.force_login(admin_user)
     html = client.get(reverse("admin:inference_status")).content.decode()
     assert "gpu-7@host" in html

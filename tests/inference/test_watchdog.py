@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from apps.inference.heartbeat import heartbeat_write, worker_health_source
+from apps.inference.heartbeat import heartbeat_write, worker_details_source
 from apps.inference.tasks import classify
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
@@ -24,13 +24,13 @@ def batches() -> Iterator[Any]:
     yield task
     for name, value in saved.items():
         setattr(task, name, value)
-    worker_health_source(dict)  # this process's later heartbeats carry no verdict
+    worker_details_source(dict)  # this process's later heartbeats carry no verdict
 
 
 def test_requests_waiting_past_the_limit_without_a_flush_make_the_worker_stalled(batches, settings, client):
     settings.INFERENCE_STALL_SECONDS = 5
     settings.READYZ_REQUIRE_WORKERS = False
-    worker_health_source(batches.health)
+    worker_details_source(batches.details)
     now = time.monotonic()
     batches._last_message = batches._waiting_since = now - 1
     assert batches.health() == {"stalled": False, "stall": ""}

@@ -83,7 +83,9 @@ def test_a_worker_killed_mid_batch_loses_no_job_and_each_completes_once(
     # from the broker, and only the reconciler (the job row is the truth) sends it again.
     reconciling = worker_env(INFERENCE_LEASE_SECONDS="25", INFERENCE_RECONCILE_EVERY="3")
     with celery_worker(queues="default,training", env=reconciling, beat=True):
-        first = celery_worker(queues="inference", pool="solo")
+        # Time enough for the whole first flush, however busy the machine: only the kill
+        # may interrupt it.
+        first = celery_worker(queues="inference", pool="solo", env=worker_env(INFERENCE_TIME_LIMIT="55"))
         doomed = first.__enter__()
         try:
             jobs = [inference_job_submit(owner=owner, model="slow", inputs=[text] * 32) for _ in range(6)]

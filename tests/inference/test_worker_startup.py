@@ -65,3 +65,36 @@ def test_a_worker_refuses_a_visibility_timeout_shorter_than_a_batch_may_run(tran
     result = _start_worker(env)
     assert result.returncode != 0
     assert "visibility_timeout (10) must exceed the inference hard time limit (30 s)" in result.stdout + result.stderr
+
+
+@pytest.mark.embedded
+def test_the_inference_worker_serves_with_the_database_unreachable(
+    transactional_db, owner, fixed_head_artifact, worker_pair
+):
+    # The inference worker has no database path at all: started with a database URL that
+    # refuses every connection, it warms its models from the published manifest, runs
+    # jobs and reports them; the web-side worker writes the rows.
+    from apps.inference.models import InferenceJob, JobStatus
+    from apps.inference.services import inference_job_submit, inference_job_wait, serving_manifest_publish
+
+    from ..services import celery_worker
+    from .conftest import make_version
+
+    worker_pair.stop()  # this test's inference worker must be the only consumer
+    make_version(fixed_head_artifact)
+    serving_manifest_publish()
+    refused = f"postgres://postgres@127.0.0.1:{_free_port()}/nowhere"
+    env = worker_env(DATABASE_URL=refused)
+    with celery_worker(queues="default,training"), celery_worker(queues="inference", pool="solo", env=env) as worker:
+        job = inference_job_submit(owner=owner, model="fixed-head", inputs=["No database here."])
+        outcome = inference_job_wait(job=job, timeout=60)
+        deadline = time.monotonic() + 30
+        while InferenceJob.objects.get(id=job.id).status != JobStatus.SUCCEEDED and time.monotonic() < deadline:
+            time.sleep(0.2)
+        log = worker["log"].read_text()
+    assert outcome is not None
+    assert (outcome["status"], outcome["worker"]) == ("succeeded", worker["hostname"])
+    assert InferenceJob.objects.get(id=job.id).status == JobStatus.SUCCEEDED
+    assert "loaded" in log  # warmed from the manifest before the first request
+    assert "OperationalError" not in log
+    assert "Traceback" not in log

@@ -9,9 +9,11 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from apps.inference import worker
 from apps.inference.models import InferenceJob, JobStatus
+from apps.inference.results import MANIFEST_KEY
 from apps.inference.services import inference_jobs_reconcile, inference_jobs_record
+from apps.inference.worker import Job, Limits, WorkerState, process
+from apps.inference.worker.jobs import ATTEMPT_KEY, outcome
 from apps.mlmodels.selectors import version_message
 
 from .conftest import EXPECTED, LABELS
@@ -19,15 +21,19 @@ from .conftest import EXPECTED, LABELS
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 
+@pytest.fixture
+def state():
+    """A worker process's state, fresh for each test."""
+    return WorkerState()
+
+
 def _job(version, inputs, job_id=None):
-    return worker.Job(
-        id=job_id or str(uuid.uuid4()), model=version_message(version), inputs=inputs, queued_at=time.time()
-    )
+    return Job(id=job_id or str(uuid.uuid4()), model=version_message(version), inputs=inputs, queued_at=time.time())
 
 
-def test_one_group_of_jobs_runs_in_one_forward_pass_with_results_in_input_order(published):
+def test_one_group_of_jobs_runs_in_one_forward_pass_with_results_in_input_order(published, state):
     jobs = [_job(published, ["short"]), _job(published, ["a somewhat longer sentence here", "mid one"])]
-    outcomes = worker.process(jobs, hostname="unit@test")
+    outcomes = process(jobs, state=state, hostname="unit@test").published
     assert [o["job_id"] for o in outcomes] == [j.id for j in jobs]
     assert {o["status"] for o in outcomes} == {"succeeded"}
     assert {o["forward_passes"] for o in outcomes} == {1}
@@ -41,18 +47,18 @@ def test_one_group_of_jobs_runs_in_one_forward_pass_with_results_in_input_order(
             assert math.isclose(result["scores"][label], p, rel_tol=1e-4)
 
 
-def test_a_long_input_is_truncated_and_says_so(published):
-    (outcome,) = worker.process([_job(published, ["word " * 600, "short"])], hostname="unit@test")
+def test_a_long_input_is_truncated_and_says_so(published, state):
+    (outcome,) = process([_job(published, ["word " * 600, "short"])], state=state, hostname="unit@test").published
     assert [r["truncated"] for r in outcome["results"]] == [True, False]
 
 
-def test_a_finished_job_delivered_again_is_not_run_again_but_its_outcome_is_recorded_again(published):
+def test_a_finished_job_delivered_again_is_not_run_again_but_its_outcome_is_recorded_again(published, state):
     job = _job(published, ["once"])
-    (first,) = worker.process([job], hostname="unit@test")
+    (first,) = process([job], state=state, hostname="unit@test").published
     again = _job(published, ["once"], job_id=job.id)
     # Not run again (same group, same times): the stored outcome, sent for recording in
     # case the report of the worker that finished it was lost with that worker.
-    assert worker.process([again], hostname="unit@test") == [first]
+    assert process([again], state=state, hostname="unit@test").published == [first]
 
 
 def test_the_first_outcome_of_a_job_stays_the_one_callers_read(published):
@@ -62,73 +68,74 @@ def test_the_first_outcome_of_a_job_stays_the_one_callers_read(published):
     # Two workers ran one job at once (a redelivery while the first still ran): both
     # store, and callers read the first outcome, as on the job row.
     job = _job(published, ["first"])
-    first = worker._outcome(job, "succeeded", "first@test", 1, time.time(), results=[{"label": "alpha"}])
-    second = worker._outcome(job, "succeeded", "second@test", 1, time.time(), results=[{"label": "beta"}])
+    first = outcome(
+        job, "succeeded", hostname="first@test", batch_size=1, started=time.time(), results=[{"label": "alpha"}]
+    )
+    second = outcome(
+        job, "succeeded", hostname="second@test", batch_size=1, started=time.time(), results=[{"label": "beta"}]
+    )
     store_results(classify.backend, [first])
     store_results(classify.backend, [second])
     assert classify.AsyncResult(job.id).get(timeout=5, disable_sync_subtasks=False) == first
 
 
-def test_a_job_past_its_attempts_fails_without_running(published, settings):
+def test_a_job_past_its_attempts_fails_without_running(published, settings, state):
     job = _job(published, ["poison?"])
-    cache.set(worker.ATTEMPT_KEY + job.id, settings.INFERENCE_MAX_ATTEMPTS)
-    (outcome,) = worker.process([job], hostname="unit@test")
+    cache.set(ATTEMPT_KEY + job.id, settings.INFERENCE_MAX_ATTEMPTS)
+    (outcome,) = process([job], state=state, hostname="unit@test").published
     assert outcome["status"] == "failed"
     assert "given up" in outcome["error"]["detail"]
     assert "results" not in outcome
 
 
-def test_a_redelivered_job_runs_alone_after_its_neighbours(published):
+def test_a_redelivered_job_runs_alone_after_its_neighbours(published, state):
     suspect = _job(published, ["seen before"])
-    cache.set(worker.ATTEMPT_KEY + suspect.id, 1)
+    cache.set(ATTEMPT_KEY + suspect.id, 1)
     fresh = [_job(published, ["new one"]), _job(published, ["new two"])]
-    outcomes = worker.process([suspect, *fresh], hostname="unit@test")
+    outcomes = process([suspect, *fresh], state=state, hostname="unit@test").published
     assert [o["job_id"] for o in outcomes] == [fresh[0].id, fresh[1].id, suspect.id]
     assert [o["batch_size"] for o in outcomes] == [2, 2, 1]
     assert outcomes[-1]["attempt"] == 2
 
 
-def test_only_a_flush_expected_to_run_long_reports_its_jobs_running_first(published, settings, monkeypatch):
-    monkeypatch.setattr(worker, "_ms_per_char", {})
+def test_only_a_flush_expected_to_run_long_reports_its_jobs_running_first(published, settings, state):
     short = [_job(published, ["a short one"])]
-    assert worker.reports_running([short], suspects=False)  # not yet timed: report
-    worker.process(short, hostname="unit@test")
-    assert worker.expected_ms(short) > 0
+    assert state.reports_running([short], suspects=False)  # not yet timed: report
+    process(short, state=state, hostname="unit@test")
+    assert state.expected_ms(short) > 0
     # The threshold relative to this machine's own timing: the rule, not the CPU's speed.
-    settings.INFERENCE_RUNNING_REPORT_MS = worker.expected_ms(short) * 2
-    assert not worker.reports_running([short], suspects=False)
-    assert worker.reports_running([short], suspects=True)  # a redelivered job always reports
+    settings.INFERENCE_RUNNING_REPORT_MS = state.expected_ms(short) * 2
+    assert not state.reports_running([short], suspects=False)
+    assert state.reports_running([short], suspects=True)  # a redelivered job always reports
     long_texts = ["word " * 400] * 32
     many = [_job(published, long_texts) for _ in range(50)]
-    assert worker.expected_ms(many) > settings.INFERENCE_RUNNING_REPORT_MS
-    assert worker.reports_running([many], suspects=False)
+    assert state.expected_ms(many) > settings.INFERENCE_RUNNING_REPORT_MS
+    assert state.reports_running([many], suspects=False)
     settings.INFERENCE_RUNNING_REPORT_MS = 0
-    assert worker.reports_running([short], suspects=False)
+    assert state.reports_running([short], suspects=False)
 
 
-def test_reports_of_several_flushes_go_to_the_web_side_in_one_message(published, monkeypatch):
+def test_reports_of_several_flushes_go_to_the_web_side_in_one_message(published, settings, state):
     due = []  # what the worker's event-loop timer would call, and after how long
-    monkeypatch.setattr(worker, "_unrecorded", [])
-    monkeypatch.setattr(worker, "_record_due", False)
-    monkeypatch.setattr(worker, "_schedule", lambda seconds, callback: due.append((seconds, callback)))
+    state.reports.use_timer(lambda seconds, callback: due.append((seconds, callback)))
     first, second = _job(published, ["one"]), _job(published, ["two"])
-    worker.process([first], hostname="unit@test")
-    worker.process([second], hostname="unit@test")
+    process([first], state=state, hostname="unit@test")
+    process([second], state=state, hostname="unit@test")
     assert len(due) == 1  # one send scheduled for both flushes
-    assert {o["job_id"] for o in worker._unrecorded if o["status"] == "succeeded"} == {first.id, second.id}
+    assert {o["job_id"] for o in state.reports.waiting if o["status"] == "succeeded"} == {first.id, second.id}
     seconds, callback = due[0]
-    assert seconds == pytest.approx(worker.settings.INFERENCE_RECORD_DELAY_MS / 1000)
+    assert seconds == pytest.approx(settings.INFERENCE_RECORD_DELAY_MS / 1000)
     callback()
-    assert worker._unrecorded == []
-    worker.process([_job(published, ["three"])], hostname="unit@test")
+    assert state.reports.waiting == []
+    process([_job(published, ["three"])], state=state, hostname="unit@test")
     assert len(due) == 2  # the next window starts after the send
 
 
-def test_a_missing_artifact_fails_its_jobs_with_a_clear_error(published):
+def test_a_missing_artifact_fails_its_jobs_with_a_clear_error(published, state):
     message = version_message(published)
     message["artifact_dir"] = "/nonexistent/model"
-    job = worker.Job(id=str(uuid.uuid4()), model=message, inputs=["x"], queued_at=time.time())
-    (outcome,) = worker.process([job], hostname="unit@test")
+    job = Job(id=str(uuid.uuid4()), model=message, inputs=["x"], queued_at=time.time())
+    (outcome,) = process([job], state=state, hostname="unit@test").published
     assert outcome["status"] == "failed"
     assert outcome["error"]["type"] == "inference_failed"
 
@@ -179,7 +186,7 @@ def test_reconciler_resends_stuck_jobs_and_fails_poison_ones(
 
 
 def test_publishing_a_version_writes_the_manifest_workers_warm_from(
-    fixed_head_artifact, django_capture_on_commit_callbacks
+    fixed_head_artifact, django_capture_on_commit_callbacks, state
 ):
     from apps.mlmodels.models import VersionStatus
     from apps.mlmodels.services import model_version_publish
@@ -187,17 +194,56 @@ def test_publishing_a_version_writes_the_manifest_workers_warm_from(
     from ..models import make_version
 
     version = make_version(fixed_head_artifact, slug="manifested", status=VersionStatus.DRAFT)
-    assert cache.get(worker.MANIFEST_KEY) is None
+    assert cache.get(MANIFEST_KEY) is None
     with django_capture_on_commit_callbacks(execute=True):
         model_version_publish(version=version)
-    manifest = cache.get(worker.MANIFEST_KEY)
+    manifest = cache.get(MANIFEST_KEY)
     assert [(m["slug"], m["version"]) for m in manifest] == [("manifested", 1)]
-    assert worker.warm_up(manifest) == ["manifested/v1"]
+    assert state.warm_up(manifest) == ["manifested/v1"]
 
 
-def test_two_deliveries_of_one_job_in_one_flush_run_it_once(published):
+def test_two_deliveries_of_one_job_in_one_flush_run_it_once(published, state):
     # After a reconnect the broker can hand back a message the worker still holds.
     job = _job(published, ["delivered twice"])
     again = _job(published, ["delivered twice"], job_id=job.id)
-    (outcome,) = worker.process([job, again], hostname="unit@test")
+    (outcome,) = process([job, again], state=state, hostname="unit@test").published
     assert (outcome["job_id"], outcome["attempt"], outcome["status"]) == (job.id, 1, "succeeded")
+
+
+def test_the_reconciler_writes_the_manifest_again_when_the_cache_lost_it(published):
+    from apps.inference.services import serving_manifest_ensure
+
+    cache.delete(MANIFEST_KEY)
+    assert serving_manifest_ensure() is True
+    assert [(m["slug"], m["version"]) for m in cache.get(MANIFEST_KEY)] == [(published.model.slug, published.version)]
+    assert serving_manifest_ensure() is False
+
+
+def test_a_big_flush_runs_in_parts_of_whole_jobs_each_published_on_its_own(published, state):
+    from apps.inference.worker.flush import GROUP_MAX_INPUTS
+
+    per_job = 32
+    jobs = [_job(published, [f"input {i}"] * per_job) for i in range(GROUP_MAX_INPUTS // per_job + 1)]
+    outcomes = process(jobs, state=state, hostname="unit@test").published
+    assert {o["status"] for o in outcomes} == {"succeeded"}
+    parts = {}
+    for o in outcomes:
+        parts.setdefault(o["group"], []).append(o["job_id"])
+    assert sorted(len(ids) for ids in parts.values()) == [1, GROUP_MAX_INPUTS // per_job]
+    assert max(o["batch_size"] for o in outcomes) == GROUP_MAX_INPUTS
+
+
+def test_a_flush_stopped_at_its_soft_limit_hands_back_its_jobs_and_counts_an_attempt_only_for_those_it_ran(
+    published, fixed_head_artifact, state
+):
+    from ..models import make_version
+
+    other = make_version(fixed_head_artifact, slug="other")
+    heavy = ["The deployment pipeline failed again after the upgrade and support never answered. " * 23] * 32
+    running, waiting = _job(published, heavy), _job(other, ["never started"])
+    state.classifier(running.model)  # loaded: the limit falls on the forward pass
+    result = process([running, waiting], state=state, hostname="unit@test", limits=Limits(soft=0.2))
+    assert result.published == []
+    assert result.redeliver == [running.id, waiting.id]
+    assert cache.get(ATTEMPT_KEY + running.id) == 1  # it ran: that was an attempt
+    assert cache.get(ATTEMPT_KEY + waiting.id) == 0  # it only waited: not one

@@ -1,4 +1,5 @@
 from datetime import timedelta
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -21,7 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--quota", type=int, help="inputs per month, overriding the plan")
         parser.add_argument("--expires-days", type=int, help="days until expiry (default 90, at most 365)")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         try:
             owner = User.objects.get(email__iexact=options["email"])
         except User.DoesNotExist:

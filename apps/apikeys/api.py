@@ -3,57 +3,43 @@
 Visitors without an account: an endpoint may let a browser on this site through without
 a key or session (``anonymous_allowed``), for the playground's demo. Such a visitor must
 hold the CSRF cookie and, on unsafe methods, echo it (the same check a session gets), so
-an outside program without a key still gets 401; and it may run the models in
-``PLAYGROUND_ANONYMOUS_MODELS`` only ``PLAYGROUND_ANONYMOUS_RUNS_PER_HOUR`` times an hour
-per address, on top of the per-minute limit every caller has.
+an outside program without a key still gets 401; and it may run the demo models only a
+few times an hour (``limits.anonymous_run_take``).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import math
 import time
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import DatabaseError
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.apikeys.auth import PlaygroundSessionAuthentication, client_ip
-from apps.apikeys.limits import RateDecision, rate_limit_take
-from apps.apikeys.models import APIKey, UsageRecord
-from apps.apikeys.plans import plan_default
+from apps.core.errors import AuthenticationRequired, InsufficientScope, RateLimited
+from apps.core.net import client_ip
+from apps.core.problems import UNAVAILABLE_ERRORS
 
-from .errors import AuthenticationRequired, InsufficientScope, RateLimited
-from .problems import UNAVAILABLE_ERRORS
+from .auth import PlaygroundSessionAuthentication
+from .limits import RateDecision, anonymous_run_take, anonymous_runs_per_hour, rate_limit_take
+from .models import APIKey, Plan
+from .plans import plan_default
+from .services import usage_record_create
 
 logger = logging.getLogger(__name__)
 
 
-def subject_of(request: Request) -> tuple[str, Any]:
+def subject_of(request: Request) -> tuple[str, APIKey | Plan]:
     """Who pays for this request: ``(subject, limits)`` with limits an APIKey or a Plan."""
     if isinstance(request.auth, APIKey):
         return request.auth.quota_subject, request.auth
-    if request.user and request.user.is_authenticated:
+    if request.user.is_authenticated:
         return f"user:{request.user.pk}", plan_default()
     return f"ip:{client_ip(request)}", plan_default()
-
-
-ANONYMOUS_WINDOW_SECONDS = 3600
-
-
-def anonymous_models() -> list[str]:
-    """Model ids a visitor without an account may run from the playground."""
-    return list(getattr(settings, "PLAYGROUND_ANONYMOUS_MODELS", ["sentiment-demo"]))
-
-
-def anonymous_runs_per_hour() -> int:
-    return int(getattr(settings, "PLAYGROUND_ANONYMOUS_RUNS_PER_HOUR", 5))
 
 
 def anonymous_browser(request: Request) -> bool:
@@ -66,57 +52,6 @@ def anonymous_browser(request: Request) -> bool:
     except exceptions.PermissionDenied:
         return False
     return True
-
-
-def _address_subject(ip: str | None) -> str:
-    # One IPv6 visitor usually holds a whole /64: count the network, not the address.
-    if not ip:
-        return "unknown"
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return ip[:45]
-    if address.version == 6:
-        return str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
-    return str(address)
-
-
-def _anonymous_window(ip: str | None) -> tuple[str, int]:
-    now = time.time()
-    window = int(now // ANONYMOUS_WINDOW_SECONDS)
-    reset = max(math.ceil((window + 1) * ANONYMOUS_WINDOW_SECONDS - now), 1)
-    return f"playground:anon:{_address_subject(ip)}:{window}", reset
-
-
-def anonymous_run_take(*, ip: str | None, limit: int) -> RateDecision:
-    """Count one run of a visitor at ``ip`` in the current hour (a fixed window).
-
-    With Redis the count is one atomic INCR; the file cache of the embedded default
-    reads and writes, so two truly simultaneous runs may count once (a demo allowance,
-    not a bill)."""
-    key, reset = _anonymous_window(ip)
-    cache.add(key, 0, timeout=ANONYMOUS_WINDOW_SECONDS + 60)
-    try:
-        used = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=ANONYMOUS_WINDOW_SECONDS + 60)
-        used = 1
-    # Backends that emulate incr with a plain set would otherwise shorten the expiry.
-    cache.touch(key, ANONYMOUS_WINDOW_SECONDS + 60)
-    allowed = used <= limit
-    return RateDecision(
-        allowed=allowed,
-        limit=limit,
-        remaining=max(limit - used, 0),
-        reset_seconds=reset,
-        retry_after=0 if allowed else reset,
-    )
-
-
-def anonymous_runs_left(*, ip: str | None) -> tuple[int, int]:
-    """``(runs left, seconds until the window resets)`` for a visitor, without counting."""
-    key, reset = _anonymous_window(ip)
-    return max(anonymous_runs_per_hour() - int(cache.get(key) or 0), 0), reset
 
 
 class PortalAPIView(APIView):
@@ -133,7 +68,7 @@ class PortalAPIView(APIView):
         self._rate: RateDecision | None = None
         self._usage: dict[str, Any] = {}
         super().initial(request, *args, **kwargs)
-        if not (request.user and request.user.is_authenticated) and not self.anonymous_allowed(request):
+        if not request.user.is_authenticated and not self.anonymous_allowed(request):
             raise AuthenticationRequired("Send an API key: Authorization: Bearer pk_...")
         key = request.auth if isinstance(request.auth, APIKey) else None
         if key is not None and self.required_scope and self.required_scope not in key.scopes:
@@ -190,15 +125,16 @@ class PortalAPIView(APIView):
         return response
 
     def _record_usage(self, request: Request, response: Response) -> None:
-        key = request.auth if isinstance(getattr(request, "_auth", None), APIKey) else None
+        auth = getattr(request, "_auth", None)
+        key = auth if isinstance(auth, APIKey) else None
         user = getattr(request, "_user", None)
         error = response.data.get("type", "") if response.status_code >= 400 and isinstance(response.data, dict) else ""
-        UsageRecord.objects.create(
+        usage_record_create(
             key=key,
             user=user if user is not None and user.is_authenticated else None,
             endpoint=self.usage_endpoint or request.path[:80],
             status_code=response.status_code,
-            error_type=error[:40],
+            error_type=error,
             inputs=self._usage.get("inputs", 0),
             latency_ms=(time.perf_counter() - getattr(self, "_started", time.perf_counter())) * 1000,
             queue_ms=self._usage.get("queue_ms"),
