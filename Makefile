@@ -13,7 +13,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/14
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 SERVICE_VARS := DATABASE_URL REDIS_URL CELERY_BROKER_URL CELERY_RESULT_BACKEND
 
-.PHONY: install demo test test-services test-embedded lint format messages lock clean bench
+.PHONY: install demo test test-services test-embedded coverage coverage-erase lint format messages lock clean bench
 
 $(STAMP): requirements/lock.txt requirements/dev-lock.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,27 +33,43 @@ _demo:
 	$(PY) manage.py demo_setup
 	$(PY) manage.py rundemo --port $(PORT)
 
+# ruff (lint + format), mypy (settings in pyproject.toml: strict on services, selectors and
+# apis) and the import contracts (lint-imports, [tool.importlinter]).
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 format: install
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-test: lint messages test-services test-embedded
+# Both runs record branch coverage (settings in pyproject.toml, worker processes included);
+# `coverage` combines them, reports, and enforces the floor on services, selectors and tasks.
+test: lint messages coverage-erase test-services test-embedded coverage
 
 test-services: install
 	rm -rf var/test-services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 	CELERY_BROKER_URL=$(TEST_BROKER_URL) CELERY_RESULT_BACKEND=$(TEST_BROKER_URL) \
 	PORTAL_TEST_CONFIG=services VAR_DIR=$(CURDIR)/var/test-services \
-	$(PY) -m pytest -m "not embedded_only" $(PYTEST_ARGS)
+	$(PY) -m coverage run -m pytest -m "not embedded_only" $(PYTEST_ARGS)
 
 test-embedded: install
 	rm -rf var/test-embedded
 	env $(addprefix -u ,$(SERVICE_VARS)) PORTAL_TEST_CONFIG=embedded VAR_DIR=$(CURDIR)/var/test-embedded \
-	$(PY) -m pytest -m embedded $(PYTEST_ARGS)
+	$(PY) -m coverage run -m pytest -m embedded $(PYTEST_ARGS)
+
+COVERAGE_DATA := var/coverage
+
+coverage-erase:
+	rm -rf $(COVERAGE_DATA)
+
+coverage: install
+	$(PY) -m coverage combine --quiet
+	$(PY) -m coverage report --skip-covered
+	$(PY) tools/coverage_floor.py
 
 lock:
 	rm -rf var/lockenv && $(PYTHON) -m venv var/lockenv
@@ -63,7 +79,7 @@ lock:
 	@echo "lock.txt rewritten; regenerate dev-lock.txt from a full install the same way."
 
 clean:
-	rm -rf var/test-services var/test-embedded .pytest_cache .ruff_cache
+	rm -rf var/test-services var/test-embedded var/coverage .pytest_cache .ruff_cache .mypy_cache
 
 .PHONY: licenses audit
 

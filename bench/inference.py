@@ -23,16 +23,21 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import statistics
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from apps.mlmodels.models import ModelVersion
 
 ROOT = Path(__file__).resolve().parent.parent
 SST2_TEST = ROOT.parent / "shared" / "data" / "sst2" / "test.tsv"
@@ -53,12 +58,6 @@ def short_sentences(limit: int = 2000) -> list[str]:
     sentences = [line.split("\t")[0] for line in lines if line.strip()]
     short = [s for s in sentences if len(s.split()) <= 20]
     return (short * (limit // max(len(short), 1) + 1))[:limit]
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    index = min(round(p / 100 * (len(ordered) - 1)), len(ordered) - 1)
-    return ordered[index]
 
 
 def setup_django(var_dir: Path) -> None:
@@ -87,7 +86,7 @@ def find_artifact(explicit: str | None) -> Path:
     )
 
 
-def register(artifact: Path):
+def register(artifact: Path) -> ModelVersion:
     import json
 
     from apps.mlmodels.models import MLModel, ModelVersion, VersionStatus
@@ -164,7 +163,10 @@ def drive(
     """Make ``total`` calls from ``concurrency`` threads after a warm-up; a call returns its
     latency (ms) and batch size, or None when it failed. Reports throughput, latency, mean
     batch size and the CPU time per job of this process (``client``), of the processes in
-    ``watch`` and of everything else. ``finish`` runs on the pool before it closes."""
+    ``watch`` and of everything else. ``finish`` runs on the pool before it closes.
+    Percentiles are the portal's own (``apps.core.stats``); NaN when every call failed."""
+    from apps.core.stats import percentiles
+
     with ThreadPoolExecutor(concurrency) as pool:
         # Warm-up so the first figures do not include connection set-up.
         list(pool.map(call, range(min(concurrency * 2, 32))))
@@ -179,12 +181,10 @@ def drive(
         if finish is not None:
             finish(pool)
     done = [result for result in results if result is not None]
-    latencies = [latency for latency, _batch in done] or [float("nan")]
+    latencies = percentiles([latency for latency, _batch in done])
     return {
         "per_s": len(done) / elapsed,
-        "p50": percentile(latencies, 50),
-        "p95": percentile(latencies, 95),
-        "p99": percentile(latencies, 99),
+        **{point: math.nan if value is None else value for point, value in latencies.items()},
         "mean_batch": statistics.mean(batch for _latency, batch in done) if done else float("nan"),
         "failures": len(results) - len(done),
         "cpu_ms_per_job": {label: seconds * 1000 / max(len(done), 1) for label, seconds in cpu.items()},
@@ -230,7 +230,7 @@ def bench_e2e(sentences: list[str], concurrency: int, total: int, watch: Watch) 
 
 
 def bench_http(
-    base_url: str, api_key: str, sentences: list[str], concurrency: int, total: int, watch: Watch
+    base_url: str, api_key: str, sentences: list[str], *, concurrency: int, total: int, watch: Watch
 ) -> dict[str, Any]:
     """``total`` calls of ``POST /api/v1/classify`` (one sentence, waiting for the result) at
     ``concurrency``, each thread on its own keep-alive connection."""
@@ -247,7 +247,7 @@ def bench_http(
         started = time.perf_counter()
         try:
             if getattr(local, "connection", None) is None:
-                local.connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+                local.connection = http.client.HTTPConnection(address.netloc, timeout=60)
             local.connection.request("POST", "/api/v1/classify", body=body, headers=headers)
             answer = json.loads(local.connection.getresponse().read())
         except (OSError, http.client.HTTPException, ValueError):
@@ -267,13 +267,19 @@ def bench_api_key() -> str:
     from apps.apikeys.services import apikey_create
 
     user, _ = get_user_model().objects.get_or_create(email="bench@example.invalid", defaults={"username": "bench"})
-    limits = {"rpm": 10_000_000, "quota": 2_000_000_000, "concurrency": 10_000}
-    _key, raw = apikey_create(owner=user, name="benchmark", scopes=["inference:write"], **limits)
+    _key, raw = apikey_create(
+        owner=user,
+        name="benchmark",
+        scopes=["inference:write"],
+        rpm=10_000_000,
+        quota=2_000_000_000,
+        concurrency=10_000,
+    )
     return raw
 
 
 @contextlib.contextmanager
-def web_server(env: dict[str, str], log: Path):
+def web_server(env: dict[str, str], log: Path) -> Iterator[tuple[str, int]]:
     """gunicorn with the deployment's settings on a free local port; yields its URL and pid."""
     import socket
     import subprocess
@@ -304,6 +310,138 @@ def web_server(env: dict[str, str], log: Path):
         process.wait(timeout=30)
 
 
+Figures = dict[str, Any]
+# One comparison against the targets: name, batching on and off at concurrency 32, and on at 1.
+Target = tuple[str, Figures, Figures, Figures | None]
+
+
+def print_run(figures: Figures, concurrency: int) -> None:
+    print(
+        f"  concurrency {concurrency:>2}: {figures['per_s']:7.1f}/s   p50 {figures['p50']:6.1f} ms   "
+        f"p95 {figures['p95']:6.1f} ms   p99 {figures['p99']:6.1f} ms   "
+        f"mean batch {figures['mean_batch']:5.1f}   failures {figures['failures']}"
+    )
+
+
+def print_cpu(figures: Figures, concurrency: int) -> None:
+    cores = os.cpu_count() or 1
+    print(f"  CPU per job at concurrency {concurrency} (machine {figures['cpu_busy'] / cores:.0%} busy):")
+    for name, ms in figures["cpu_ms_per_job"].items():
+        print(f"    {name:<46} {ms:6.1f} ms")
+
+
+@dataclass(frozen=True)
+class EndToEnd:
+    """What every end-to-end set-up shares: the sentences, the API key and the scratch directory."""
+
+    sentences: list[str]
+    api_key: str
+    var_dir: Path
+
+    def run(
+        self,
+        label: str,
+        env_extra: dict[str, str],
+        runs: Sequence[tuple[int, int]],
+        http_runs: Sequence[tuple[int, int]] = (),
+        workers: int = 1,
+    ) -> tuple[dict[int, Figures], dict[int, Figures]]:
+        """Start the workers of one set-up; measure ``(concurrency, total)`` runs through the
+        service path, then ``http_runs`` through gunicorn. Returns both, by concurrency."""
+        from tests.services import celery_worker, worker_env
+
+        env = worker_env(**env_extra)
+        with contextlib.ExitStack() as stack:
+            recorder = stack.enter_context(celery_worker(queues="default", env=env))
+            inference = [
+                stack.enter_context(celery_worker(queues="inference", pool="solo", env=env)) for _ in range(workers)
+            ]
+            watch: Watch = {
+                "inference worker" + ("s" if workers > 1 else ""): (tuple(w["process"].pid for w in inference), False),
+                "recording worker": ((recorder["process"].pid,), True),
+            }
+            print(f"\n== end to end, {label}")
+            results = self._series(runs, lambda c, t: bench_e2e(self.sentences, c, t, watch))
+            over_http: dict[int, Figures] = {}
+            if http_runs:
+                with web_server(env, self.var_dir / "gunicorn.log") as (url, pid):
+                    print(f"== the same over HTTP: POST /api/v1/classify, gunicorn ({url})")
+                    web_watch: Watch = {**watch, "web server (gunicorn)": ((pid,), True)}
+                    over_http = self._series(
+                        http_runs,
+                        lambda c, t: bench_http(
+                            url, self.api_key, self.sentences, concurrency=c, total=t, watch=web_watch
+                        ),
+                    )
+        return results, over_http
+
+    @staticmethod
+    def _series(runs: Sequence[tuple[int, int]], measure: Callable[[int, int], Figures]) -> dict[int, Figures]:
+        """Each ``(concurrency, total)`` run in turn, printed; then the CPU split of the last."""
+        results: dict[int, Figures] = {}
+        for concurrency, total in runs:
+            results[concurrency] = measure(concurrency, total)
+            print_run(results[concurrency], concurrency)
+        print_cpu(results[runs[-1][0]], runs[-1][0])
+        return results
+
+
+def measure_set_ups(end_to_end: EndToEnd, *, requests: int, scale: int) -> list[Target]:
+    """Every set-up the targets are checked on: batching on and off, one worker and one per core."""
+    import torch
+    from django.conf import settings
+
+    batched, batched_http = end_to_end.run(
+        f"batching on (flush at {settings.INFERENCE_BATCH_SIZE} or {settings.INFERENCE_FLUSH_MS} ms), "
+        f"worker on {torch.get_num_threads()} torch threads",
+        {},
+        [(1, 100 // scale), (8, 300 // scale), (32, requests // scale)],
+        [(1, 100 // scale), (32, requests // scale)],
+    )
+    unbatched, unbatched_http = end_to_end.run(
+        "batching off (INFERENCE_BATCH_SIZE=1)",
+        {"INFERENCE_BATCH_SIZE": "1"},
+        [(32, 300 // scale)],
+        [(32, 300 // scale)],
+    )
+    targets: list[Target] = [
+        ("service path, one worker", batched[32], unbatched[32], batched[1]),
+        ("HTTP path, one worker", batched_http[32], unbatched_http[32], batched_http[1]),
+    ]
+    cores = os.cpu_count() or 1
+    if cores > 1:
+        # A CPU host can also run one worker process per core on one torch thread each:
+        # no threads spinning idle between the two cores' share of a pass, and one worker
+        # fetches its next batch while the other computes.
+        per_core, _ = end_to_end.run(
+            f"batching on, {cores} inference workers on 1 torch thread each",
+            {"TORCH_NUM_THREADS": "1"},
+            [(32, requests // scale)],
+            workers=cores,
+        )
+        per_core_off, _ = end_to_end.run(
+            f"batching off, {cores} inference workers on 1 torch thread each",
+            {"TORCH_NUM_THREADS": "1", "INFERENCE_BATCH_SIZE": "1"},
+            [(32, 300 // scale)],
+            workers=cores,
+        )
+        targets.append((f"service path, {cores} workers on 1 thread each", per_core[32], per_core_off[32], None))
+    return targets
+
+
+def print_targets(raw: dict[int, dict[str, float]], targets: list[Target]) -> None:
+    best_raw = max(f["per_s"] for f in raw.values())
+    print("\n== against the targets")
+    print(f"  (the model alone: raw batch 32 over batch 1 = {raw[32]['per_s'] / raw[1]['per_s']:.2f}x)")
+    for name, on, off, single in targets:
+        print(f"  {name}:")
+        print(f"    end-to-end at 32 / best raw:            {on['per_s'] / best_raw:5.2f}   (target >= 0.70)")
+        print(f"    batching on / off at concurrency 32:    {on['per_s'] / off['per_s']:5.2f}x  (target >= 2.5x)")
+        if single is not None:
+            overhead = single["p50"] - raw[1]["ms_per_batch"]
+            print(f"    p50 at concurrency 1 minus raw batch 1: {overhead:5.1f} ms (target <= 25 ms)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--artifact", help="a trained model artifact directory (default: newest under var/models)")
@@ -316,13 +454,10 @@ def main() -> None:
     setup_django(var_dir)
     from django.conf import settings
 
-    from tests.services import celery_worker, worker_env
-
     if not settings.CELERY_BROKER_URL.startswith("redis"):
         sys.exit("The benchmark measures the Redis path: set CELERY_BROKER_URL and REDIS_URL (make bench does).")
     register(artifact)
     sentences = short_sentences()
-    scale = 4 if args.quick else 1
     import torch
 
     print(f"model artifact: {artifact}")
@@ -332,103 +467,9 @@ def main() -> None:
     raw = bench_raw(artifact, sentences, args.quick)
     for batch, figure in raw.items():
         print(f"  batch {batch:>2}: {figure['per_s']:8.1f}/s   {figure['ms_per_batch']:7.1f} ms per batch")
-    best_raw = max(f["per_s"] for f in raw.values())
-
-    cores = os.cpu_count() or 1
-
-    def report(figures: dict[str, Any], concurrency: int) -> None:
-        print(
-            f"  concurrency {concurrency:>2}: {figures['per_s']:7.1f}/s   p50 {figures['p50']:6.1f} ms   "
-            f"p95 {figures['p95']:6.1f} ms   p99 {figures['p99']:6.1f} ms   "
-            f"mean batch {figures['mean_batch']:5.1f}   failures {figures['failures']}"
-        )
-
-    def report_cpu(figures: dict[str, Any], concurrency: int) -> None:
-        print(f"  CPU per job at concurrency {concurrency} (machine {figures['cpu_busy'] / cores:.0%} busy):")
-        for name, ms in figures["cpu_ms_per_job"].items():
-            print(f"    {name:<46} {ms:6.1f} ms")
-
-    def run_path(
-        label: str,
-        env_extra: dict[str, str],
-        runs: list[tuple[int, int]],
-        http_runs: list[tuple[int, int]] = (),
-        workers: int = 1,
-    ) -> tuple[dict[int, dict[str, Any]], dict[int, dict[str, Any]]]:
-        results, over_http = {}, {}
-        env = worker_env(**env_extra)
-        with contextlib.ExitStack() as stack:
-            recorder = stack.enter_context(celery_worker(queues="default", env=env))
-            inference = [
-                stack.enter_context(celery_worker(queues="inference", pool="solo", env=env)) for _ in range(workers)
-            ]
-            watch: Watch = {
-                "inference worker" + ("s" if workers > 1 else ""): (tuple(w["process"].pid for w in inference), False),
-                "recording worker": ((recorder["process"].pid,), True),
-            }
-            print(f"\n== end to end, {label}")
-            for concurrency, total in runs:
-                results[concurrency] = bench_e2e(sentences, concurrency, total, watch)
-                report(results[concurrency], concurrency)
-            report_cpu(results[runs[-1][0]], runs[-1][0])
-            if http_runs:
-                with web_server(env, var_dir / "gunicorn.log") as (url, pid):
-                    print(f"== the same over HTTP: POST /api/v1/classify, gunicorn ({url})")
-                    web_watch: Watch = {**watch, "web server (gunicorn)": ((pid,), True)}
-                    for concurrency, total in http_runs:
-                        over_http[concurrency] = bench_http(url, api_key, sentences, concurrency, total, web_watch)
-                        report(over_http[concurrency], concurrency)
-                    report_cpu(over_http[http_runs[-1][0]], http_runs[-1][0])
-        return results, over_http
-
-    api_key = bench_api_key()
-    batched, batched_http = run_path(
-        f"batching on (flush at {settings.INFERENCE_BATCH_SIZE} or {settings.INFERENCE_FLUSH_MS} ms), "
-        f"worker on {torch.get_num_threads()} torch threads",
-        {},
-        [(1, 100 // scale), (8, 300 // scale), (32, args.requests // scale)],
-        [(1, 100 // scale), (32, args.requests // scale)],
-    )
-    per_core: dict[int, dict[str, Any]] = {}
-    per_core_off: dict[int, dict[str, Any]] = {}
-    unbatched, unbatched_http = run_path(
-        "batching off (INFERENCE_BATCH_SIZE=1)",
-        {"INFERENCE_BATCH_SIZE": "1"},
-        [(32, 300 // scale)],
-        [(32, 300 // scale)],
-    )
-    if cores > 1:
-        # A CPU host can also run one worker process per core on one torch thread each:
-        # no threads spinning idle between the two cores' share of a pass, and one worker
-        # fetches its next batch while the other computes.
-        per_core, _ = run_path(
-            f"batching on, {cores} inference workers on 1 torch thread each",
-            {"TORCH_NUM_THREADS": "1"},
-            [(32, args.requests // scale)],
-            workers=cores,
-        )
-        per_core_off, _ = run_path(
-            f"batching off, {cores} inference workers on 1 torch thread each",
-            {"TORCH_NUM_THREADS": "1", "INFERENCE_BATCH_SIZE": "1"},
-            [(32, 300 // scale)],
-            workers=cores,
-        )
-
-    print("\n== against the targets")
-    print(f"  (the model alone: raw batch 32 over batch 1 = {raw[32]['per_s'] / raw[1]['per_s']:.2f}x)")
-    paths = [
-        ("service path, one worker", batched[32], unbatched[32], batched[1]),
-        ("HTTP path, one worker", batched_http[32], unbatched_http[32], batched_http[1]),
-    ]
-    if per_core:
-        paths.append((f"service path, {cores} workers on 1 thread each", per_core[32], per_core_off[32], None))
-    for name, on, off, single in paths:
-        print(f"  {name}:")
-        print(f"    end-to-end at 32 / best raw:            {on['per_s'] / best_raw:5.2f}   (target >= 0.70)")
-        print(f"    batching on / off at concurrency 32:    {on['per_s'] / off['per_s']:5.2f}x  (target >= 2.5x)")
-        if single is not None:
-            overhead = single["p50"] - raw[1]["ms_per_batch"]
-            print(f"    p50 at concurrency 1 minus raw batch 1: {overhead:5.1f} ms (target <= 25 ms)")
+    end_to_end = EndToEnd(sentences=sentences, api_key=bench_api_key(), var_dir=var_dir)
+    targets = measure_set_ups(end_to_end, requests=args.requests, scale=4 if args.quick else 1)
+    print_targets(raw, targets)
 
 
 if __name__ == "__main__":

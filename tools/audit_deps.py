@@ -162,6 +162,33 @@ def judge(report: dict[str, Any], *, versions: dict[str, str], probe: Callable[[
     return outcome
 
 
+def _audit_report(lines: list[str], args: argparse.Namespace) -> dict[str, Any] | None:
+    """pip-audit's JSON report over ``lines``, retried while the service does not answer;
+    None (having said why) when it never does."""
+    with tempfile.TemporaryDirectory(prefix="audit-") as scratch:
+        requirements = Path(scratch) / "requirements.txt"
+        requirements.write_text("\n".join(lines) + "\n")
+        output = Path(scratch) / "report.json"
+        delay = args.retry_delay
+        for attempt in range(1, args.attempts + 1):
+            output.unlink(missing_ok=True)
+            result = run_pip_audit(requirements, output, args)
+            if output.exists():
+                report: dict[str, Any] = json.loads(output.read_text())
+                return report
+            error = (result.stderr.strip().splitlines() or ["no output"])[-1]
+            print(f"audit: attempt {attempt} of {args.attempts}: the vulnerability service failed: {error}")
+            if attempt < args.attempts:
+                time.sleep(delay)
+                delay *= 2
+    print(
+        f"AUDIT FAILED: the vulnerability service ({args.service}) did not answer after "
+        f"{args.attempts} attempts; nothing was audited.\n{result.stderr.strip()[-2000:]}",
+        file=sys.stderr,
+    )
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lock", type=Path, action="append", help="a lock file (repeatable; default: both)")
@@ -180,29 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     for note in notes:
         print(f"audit: {note}")
 
-    with tempfile.TemporaryDirectory(prefix="audit-") as scratch:
-        requirements = Path(scratch) / "requirements.txt"
-        requirements.write_text("\n".join(lines) + "\n")
-        output = Path(scratch) / "report.json"
-        delay = args.retry_delay
-        for attempt in range(1, args.attempts + 1):
-            output.unlink(missing_ok=True)
-            result = run_pip_audit(requirements, output, args)
-            if output.exists():
-                report = json.loads(output.read_text())
-                break
-            error = (result.stderr.strip().splitlines() or ["no output"])[-1]
-            print(f"audit: attempt {attempt} of {args.attempts}: the vulnerability service failed: {error}")
-            if attempt < args.attempts:
-                time.sleep(delay)
-                delay *= 2
-        else:
-            print(
-                f"AUDIT FAILED: the vulnerability service ({args.service}) did not answer after "
-                f"{args.attempts} attempts; nothing was audited.\n{result.stderr.strip()[-2000:]}",
-                file=sys.stderr,
-            )
-            return 1
+    report = _audit_report(lines, args)
+    if report is None:
+        return 1
 
     def probe(name: str, version: str) -> bool | None:
         for attempt in range(1, args.attempts + 1):

@@ -138,6 +138,11 @@ REVIEWED: dict[str, Reviewed] = {
         "The Dockerfile linter binary that tests/deploy runs as a separate program. It is never "
         "imported, never linked and never installed in an image, so GPL-3.0 puts no terms on the portal.",
     ),
+    "pathspec": Reviewed(
+        "Mozilla Public License 2.0 (MPL 2.0)",
+        (DEV,),
+        "Path matching pulled in by mypy, for the type check only. MPL-2.0 file-level copyleft, used unmodified.",
+    ),
 }
 
 TABLE_HEADER = "| Package | Version | Licence | Used in | Home page |"

@@ -27,13 +27,14 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
-from apps.apikeys.auth import client_ip
+from apps.core.net import client_ip
 
+from .models import User
 from .services import user_assign_default_role
 
 
 class AccountAdapter(DefaultAccountAdapter):
-    def save_user(self, request: HttpRequest, user: Any, form: Any, commit: bool = True) -> Any:
+    def save_user(self, request: HttpRequest, user: User, form: Any, commit: bool = True) -> User:
         user = super().save_user(request, user, form, commit=commit)
         if commit:
             user_assign_default_role(user=user)
@@ -75,7 +76,7 @@ def login_failure_delay(account: str) -> float:
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
-    def save_user(self, request: HttpRequest, sociallogin: Any, form: Any = None) -> Any:
-        user = super().save_user(request, sociallogin, form)
+    def save_user(self, request: HttpRequest, sociallogin: Any, form: Any = None) -> User:
+        user: User = super().save_user(request, sociallogin, form)
         user_assign_default_role(user=user)
         return user

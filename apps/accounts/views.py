@@ -9,17 +9,19 @@ from django.views.decorators.http import require_http_methods
 
 from . import roles
 from .forms import AccountDeleteForm, ProfileForm
+from .models import User
 from .selectors import user_get_public
 from .services import profile_ensure, profile_update, user_delete
+from .types import AuthenticatedHttpRequest
 
 
-def _role_labels(user: object) -> list[str]:
-    names = {group.name for group in user.groups.all()}  # type: ignore[attr-defined]
+def _role_labels(user: User) -> list[str]:
+    names = {group.name for group in user.groups.all()}
     return [str(roles.ROLE_LABELS[role]) for role in roles.ROLES if role in names]
 
 
 @login_required
-def profile(request: HttpRequest) -> HttpResponse:
+def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/profile.html",
@@ -48,7 +50,7 @@ def public_profile(request: HttpRequest, username: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def account_settings(request: HttpRequest) -> HttpResponse:
+def account_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
     current = profile_ensure(user=request.user)
     form = ProfileForm(request.POST or None, instance=current)
     if request.method == "POST" and form.is_valid():
@@ -64,7 +66,7 @@ def account_settings(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def account_delete(request: HttpRequest) -> HttpResponse:
+def account_delete(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = AccountDeleteForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         user = request.user

@@ -183,6 +183,40 @@ def _check_meta(meta: dict[str, Any], *, allowed: set[str], text: str, display: 
         raise ContentError(display, _meta_line(text, "version"), "'version' must look like v1, v2, ...")
 
 
+def _marker_attrs(text: str, *, display: str, number: int) -> dict[str, str]:
+    try:
+        return dict(pair.split("=", 1) for pair in shlex.split(text))
+    except ValueError:
+        raise ContentError(display, number, "a sample marker reads <!-- sample: id=NAME check=KIND -->") from None
+
+
+def _sample_mark(sample: Sample, pending: tuple[int, dict[str, str]], *, display: str) -> None:
+    """Give ``sample`` the id, check and attributes of the marker on the line before it."""
+    marker_line, attrs = pending
+    if marker_line != sample.line - 1:
+        raise ContentError(display, marker_line, "a sample marker must be on the line just before its fence")
+    sample.id = attrs.pop("id", "")
+    sample.check = attrs.pop("check", "")
+    sample.attrs = attrs
+    if not sample.id or sample.check not in SAMPLE_CHECKS:
+        raise ContentError(
+            display, marker_line, f"a sample needs id=NAME and check= one of {', '.join(sorted(SAMPLE_CHECKS))}"
+        )
+
+
+def _line_links(line: str, number: int) -> list[Link]:
+    """The links of one line outside a code block (inline code spans ignored)."""
+    plain = INLINE_CODE_RE.sub(lambda m: " " * len(m.group(0)), line)
+    links = [
+        Link(target=match.group("target").strip("<>"), line=number, image=bool(match.group("bang")))
+        for match in INLINE_LINK_RE.finditer(plain)
+    ]
+    ref = REF_DEF_RE.match(plain)
+    if ref and not ref.group("label").startswith("^"):
+        links.append(Link(target=ref.group("target").strip("<>"), line=number, image=False))
+    return links
+
+
 def scan_body(body: str, *, first_line: int, display: str) -> tuple[list[Link], list[Sample]]:
     """Links outside code, and every fenced code block with its sample marker."""
     links: list[Link] = []
@@ -207,45 +241,19 @@ def scan_body(body: str, *, first_line: int, display: str) -> tuple[list[Link], 
             continue
         marker = MARKER_RE.match(line)
         if marker:
-            try:
-                pairs = shlex.split(marker.group("attrs"))
-                attrs = dict(pair.split("=", 1) for pair in pairs)
-            except ValueError:
-                raise ContentError(
-                    display, number, "a sample marker reads <!-- sample: id=NAME check=KIND -->"
-                ) from None
-            pending = (number, attrs)
+            pending = (number, _marker_attrs(marker.group("attrs"), display=display, number=number))
             continue
-        fence = FENCE_RE.match(line)
-        if fence:
-            open_fence = (fence.group("indent"), fence.group("fence"))
-            current = Sample(index=len(samples), line=number, lang=fence.group("lang").lower(), code="")
+        opening = FENCE_RE.match(line)
+        if opening:
+            open_fence = (opening.group("indent"), opening.group("fence"))
+            current = Sample(index=len(samples), line=number, lang=opening.group("lang").lower(), code="")
             if pending is not None:
-                marker_line, attrs = pending
-                if marker_line != number - 1:
-                    raise ContentError(
-                        display, marker_line, "a sample marker must be on the line just before its fence"
-                    )
-                current.id = attrs.pop("id", "")
-                current.check = attrs.pop("check", "")
-                current.attrs = attrs
-                if not current.id or current.check not in SAMPLE_CHECKS:
-                    raise ContentError(
-                        display,
-                        marker_line,
-                        f"a sample needs id=NAME and check= one of {', '.join(sorted(SAMPLE_CHECKS))}",
-                    )
+                _sample_mark(current, pending, display=display)
             pending = None
             continue
         if pending is not None and line.strip():
             raise ContentError(display, pending[0], "a sample marker must be on the line just before its fence")
-        plain = INLINE_CODE_RE.sub(lambda m: " " * len(m.group(0)), line)
-        for match in INLINE_LINK_RE.finditer(plain):
-            target = match.group("target").strip("<>")
-            links.append(Link(target=target, line=number, image=bool(match.group("bang"))))
-        ref = REF_DEF_RE.match(plain)
-        if ref and not ref.group("label").startswith("^"):
-            links.append(Link(target=ref.group("target").strip("<>"), line=number, image=False))
+        links.extend(_line_links(line, number))
     if open_fence is not None and current is not None:
         raise ContentError(display, current.line, "this code fence is never closed")
     if pending is not None:

@@ -30,9 +30,8 @@ def shell_commands(code: str) -> list[list[str]]:
         joined.append(buffer)
     commands = []
     for line in joined:
-        line = line.strip()
-        line = line.removeprefix("$ ")
-        commands.append(shlex.split(line, comments=True))
+        command = line.strip().removeprefix("$ ")
+        commands.append(shlex.split(command, comments=True))
     return [c for c in commands if c]
 
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -27,6 +27,9 @@ from .models import Kind, Page
 from .sections import FORUM, MODELS, TUTORIALS, section_title
 from .selectors import pages_visible
 from .text import has_cjk, query_terms
+
+if TYPE_CHECKING:
+    from apps.accounts.types import Viewer
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +81,8 @@ def highlight(text: str, terms: list[str], *, limit: int = SNIPPET_CHARS) -> Saf
         space = text.rfind(" ", 0, start)
         start = space + 1 if space > start - 20 else start
     window = text[start : start + limit]
-    pieces, last = [], 0
+    pieces: list[str] = []
+    last = 0
     for match in pattern.finditer(window):
         pieces.append(escape(window[last : match.start()]))
         pieces.append(f"<mark>{escape(match.group(0))}</mark>")
@@ -89,7 +93,7 @@ def highlight(text: str, terms: list[str], *, limit: int = SNIPPET_CHARS) -> Saf
     return mark_safe(prefix + "".join(pieces) + suffix)  # noqa: S308 (every piece is escaped)
 
 
-def _pages(*, viewer: Any, filters: SearchFilters) -> Any:
+def _pages(*, viewer: Viewer | None, filters: SearchFilters) -> QuerySet[Page]:
     pages = pages_visible(viewer=viewer)
     if filters.language:
         pages = pages.filter(language=filters.language)
@@ -102,7 +106,7 @@ def _pages(*, viewer: Any, filters: SearchFilters) -> Any:
     return pages
 
 
-def _postgres_pages(pages: Any, query: str, terms: list[str], limit: int) -> list[Page]:
+def _postgres_pages(pages: QuerySet[Page], query: str, terms: list[str], limit: int) -> list[Page]:
     from django.contrib.postgres.search import SearchQuery, SearchRank
     from django.db.models import Case, F, FloatField, When
 
@@ -120,7 +124,7 @@ def _postgres_pages(pages: Any, query: str, terms: list[str], limit: int) -> lis
     return list(matched.only(*PAGE_FIELDS).order_by("-rank", "order", "title")[:limit])
 
 
-def _fallback_pages(pages: Any, terms: list[str], limit: int) -> list[Page]:
+def _fallback_pages(pages: QuerySet[Page], terms: list[str], limit: int) -> list[Page]:
     for term in terms:
         pages = pages.filter(
             Q(search_title__icontains=term) | Q(search_headings__icontains=term) | Q(plain_text__icontains=term)
@@ -155,7 +159,7 @@ def _page_result(page: Page, terms: list[str]) -> dict[str, Any]:
     }
 
 
-def _forum_results(*, query: str, viewer: Any, limit: int) -> list[dict[str, Any]]:
+def _forum_results(*, query: str, viewer: Viewer | None, limit: int) -> list[dict[str, Any]]:
     results = []
     for row in thread_search(query=query, viewer=viewer, limit=limit):
         results.append({**row, "kind": "forum", "snippet": mark_safe(row.get("snippet", ""))})  # noqa: S308 (the forum's contract: safe HTML)
@@ -182,7 +186,7 @@ def _model_results(*, terms: list[str], limit: int) -> list[dict[str, Any]]:
     return results
 
 
-def site_search(*, query: str, viewer: Any, filters: SearchFilters, limit: int = 30) -> list[dict[str, Any]]:
+def site_search(*, query: str, viewer: Viewer | None, filters: SearchFilters, limit: int = 30) -> list[dict[str, Any]]:
     """Results for ``query`` as dicts ``{"kind", "title", "url", "snippet" (safe HTML),
     "language", "section", "version"}``: pages best first, then forum threads, then models."""
     query = query.strip()[:MAX_QUERY]

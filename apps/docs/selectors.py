@@ -4,7 +4,7 @@ gets nothing, as if the page did not exist."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
@@ -13,23 +13,26 @@ from .content import SOURCE_LANGUAGE
 from .models import Kind, LessonProgress, Page, PageFeedback
 from .sections import DOC_SECTIONS, section_title
 
+if TYPE_CHECKING:
+    from apps.accounts.types import Viewer
+
 LIST_FIELDS = (
     "id", "language", "kind", "version", "slug", "course", "section", "title", "summary", "order", "draft", "meta",
 )  # fmt: skip
 
 
-def _is_staff(viewer: Any) -> bool:
-    return bool(getattr(viewer, "is_staff", False))
+def _is_staff(viewer: Viewer | None) -> bool:
+    return viewer is not None and viewer.is_staff
 
 
-def pages_visible(*, viewer: Any) -> QuerySet[Page]:
+def pages_visible(*, viewer: Viewer | None) -> QuerySet[Page]:
     pages = Page.objects.all()
     return pages if _is_staff(viewer) else pages.filter(draft=False)
 
 
 def doc_versions() -> list[str]:
     """API versions that have docs, oldest first (cached until the next sync)."""
-    versions = cache.get("docs:versions")
+    versions: list[str] | None = cache.get("docs:versions")
     if versions is None:
         found = Page.objects.filter(kind=Kind.DOC, draft=False).values_list("version", flat=True).distinct()
         versions = sorted(set(found), key=lambda v: int(v.lstrip("v"))) or ["v1"]
@@ -42,7 +45,7 @@ def latest_version() -> str:
 
 
 def page_get(
-    *, viewer: Any, language: str, kind: str, version: str = "", slug: str = "", course: str = ""
+    *, viewer: Viewer | None, language: str, kind: str, version: str = "", slug: str = "", course: str = ""
 ) -> Page | None:
     """The page in ``language``, or None. Lessons and courses ignore ``version``."""
     filters: dict[str, Any] = {"language": language, "kind": kind, "slug": slug, "course": course}
@@ -62,7 +65,7 @@ class Translation:
 
 
 def page_for_reader(
-    *, viewer: Any, language: str, kind: str, version: str = "", slug: str = "", course: str = ""
+    *, viewer: Viewer | None, language: str, kind: str, version: str = "", slug: str = "", course: str = ""
 ) -> Translation | None:
     """The page for a reader of ``language``: its translation, flagged when out of date, or
     the English page flagged as untranslated. None when neither exists (or is visible)."""
@@ -84,7 +87,7 @@ class NavSection:
     pages: list[Page] = field(default_factory=list)
 
 
-def doc_navigation(*, viewer: Any, language: str, version: str) -> list[NavSection]:
+def doc_navigation(*, viewer: Viewer | None, language: str, version: str) -> list[NavSection]:
     """The sidebar: docs sections in order, each with its pages in order. Pages missing in
     ``language`` appear in English (their page then shows the untranslated banner)."""
     rows = list(
@@ -153,8 +156,8 @@ def _pick_language(rows: list[Page], language: str, key: Any) -> list[Page]:
     return list(chosen.values())
 
 
-def completed_lessons(*, user: Any, course: str | None = None) -> dict[str, set[str]]:
-    if not getattr(user, "is_authenticated", False):
+def completed_lessons(*, user: Viewer | None, course: str | None = None) -> dict[str, set[str]]:
+    if user is None or not user.is_authenticated:
         return {}
     rows = LessonProgress.objects.filter(user=user)
     if course is not None:
@@ -165,7 +168,7 @@ def completed_lessons(*, user: Any, course: str | None = None) -> dict[str, set[
     return done
 
 
-def course_cards(*, viewer: Any, language: str, course: str | None = None) -> list[CourseCard]:
+def course_cards(*, viewer: Viewer | None, language: str, course: str | None = None) -> list[CourseCard]:
     """Courses (all, or one) with their lessons in order and the viewer's progress: three
     queries whatever the number of courses."""
     rows = pages_visible(viewer=viewer).filter(
@@ -221,7 +224,23 @@ def translation_status(*, languages: list[str]) -> list[StatusRow]:
             continue
         row = StatusRow(english=english, translations={lang: variants.get(lang) for lang in languages})
         for variant in variants.values():
-            row.helpful += counts.get(variant.id, {}).get("yes", 0)
-            row.unhelpful += counts.get(variant.id, {}).get("no", 0)
+            feedback = counts.get(variant.id)
+            if feedback is not None:
+                row.helpful += feedback["yes"]
+                row.unhelpful += feedback["no"]
         rows.append(row)
     return rows
+
+
+def doc_version_switcher(*, viewer: Viewer, slug: str, versions: list[str]) -> list[dict[str, Any]]:
+    """The version menu of a docs page: ``versions`` (oldest first, as ``doc_versions``
+    gives them) newest first, each with ``slug`` when the page exists in that version in
+    English, else "" (that version's index). Empty when there is one version; one query
+    per version otherwise."""
+    if len(versions) <= 1:
+        return []
+    switcher = []
+    for candidate in reversed(versions):
+        exists = page_get(viewer=viewer, language=SOURCE_LANGUAGE, kind=Kind.DOC, version=candidate, slug=slug)
+        switcher.append({"version": candidate, "slug": slug if exists else "", "latest": candidate == versions[-1]})
+    return switcher

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.cache import cache
 from django.db import connection, transaction
@@ -29,6 +29,10 @@ from .content import (
 from .models import Kind, LessonProgress, Page, PageFeedback
 from .rendering import RENDER_VERSION, RenderedPage, render_source
 from .text import segment_for_index
+
+if TYPE_CHECKING:
+    from apps.accounts.models import User
+    from apps.accounts.types import Viewer
 
 logger = logging.getLogger(__name__)
 
@@ -106,26 +110,31 @@ class _Linker:
             resolved = (source.path.parent / PurePosixPath(path_part)).resolve()
             if not resolved.is_relative_to(self.root):
                 raise source.error(link.line, f"the link {target!r} leaves the content directory")
-            suffix = resolved.suffix.lower()
-            if link.image or suffix in IMAGE_SUFFIXES:
-                if suffix not in IMAGE_SUFFIXES:
-                    raise source.error(link.line, f"{target!r} is not an image ({', '.join(sorted(IMAGE_SUFFIXES))})")
-                if not resolved.is_file():
-                    raise source.error(link.line, f"missing image {target!r}")
-                with translation.override(source.language):
-                    urls[target] = reverse("docs:media", kwargs={"path": resolved.relative_to(self.root).as_posix()})
-                continue
-            if suffix != ".md":
-                raise source.error(link.line, f"link to the page's .md file, not {target!r}")
-            target_source = self.by_path.get(resolved)
-            if target_source is None:
-                raise source.error(link.line, f"broken link: {target!r} is not a page")
-            if target_source.language != source.language:
-                raise source.error(link.line, f"{target!r} is a page in another language")
-            if fragment:
-                self.anchor_checks.append((source, link.line, target_source, fragment))
-            urls[target] = self.urls[resolved] + (f"#{fragment}" if fragment else "")
+            if link.image or resolved.suffix.lower() in IMAGE_SUFFIXES:
+                urls[target] = self._image_url(source, link.line, target, resolved)
+            else:
+                urls[target] = self._page_link(source, link.line, target, resolved, fragment)
         return urls
+
+    def _image_url(self, source: SourceFile, line: int, target: str, resolved: Path) -> str:
+        if resolved.suffix.lower() not in IMAGE_SUFFIXES:
+            raise source.error(line, f"{target!r} is not an image ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        if not resolved.is_file():
+            raise source.error(line, f"missing image {target!r}")
+        with translation.override(source.language):
+            return reverse("docs:media", kwargs={"path": resolved.relative_to(self.root).as_posix()})
+
+    def _page_link(self, source: SourceFile, line: int, target: str, resolved: Path, fragment: str) -> str:
+        if resolved.suffix.lower() != ".md":
+            raise source.error(line, f"link to the page's .md file, not {target!r}")
+        target_source = self.by_path.get(resolved)
+        if target_source is None:
+            raise source.error(line, f"broken link: {target!r} is not a page")
+        if target_source.language != source.language:
+            raise source.error(line, f"{target!r} is a page in another language")
+        if fragment:
+            self.anchor_checks.append((source, line, target_source, fragment))
+        return self.urls[resolved] + (f"#{fragment}" if fragment else "")
 
     def _site_path(self, source: SourceFile, line: int, path: str, fragment: str) -> str:
         if path.startswith(CONTRACT_PREFIXES):
@@ -299,7 +308,7 @@ def _update_search_vectors(ids: list[int]) -> None:
         )
 
 
-def lesson_progress_set(*, user: Any, course: str, lesson: str, complete: bool) -> None:
+def lesson_progress_set(*, user: User, course: str, lesson: str, complete: bool) -> None:
     """Mark ``lesson`` of ``course`` complete (or not) for ``user``; repeating is harmless."""
     if complete:
         LessonProgress.objects.get_or_create(user=user, course=course, lesson=lesson)
@@ -308,12 +317,12 @@ def lesson_progress_set(*, user: Any, course: str, lesson: str, complete: bool) 
 
 
 def page_feedback_record(
-    *, page: Page, helpful: bool, comment: str, user: Any, previous_id: int | None
+    *, page: Page, helpful: bool, comment: str, user: Viewer, previous_id: int | None
 ) -> PageFeedback:
     """Record an answer to "Was this page helpful?". A reader who answers again for the
     same page (``previous_id`` from their session) changes their answer, not the count."""
     comment = comment.strip()[:2000]
-    owner = user if getattr(user, "is_authenticated", False) else None
+    owner = user if user.is_authenticated else None
     if previous_id is not None:
         updated = PageFeedback.objects.filter(pk=previous_id, page=page).update(
             helpful=helpful, comment=comment, user=owner, updated_at=timezone.now()

@@ -68,20 +68,13 @@ def doc_page(request: HttpRequest, slug: str = "", version: str = "") -> HttpRes
         raise Http404
     navigation = selectors.doc_navigation(viewer=request.user, language=_language(), version=version)
     previous, following = selectors.neighbours(navigation, shown.page)
-    switcher = []
-    if len(versions) > 1:
-        for candidate in reversed(versions):
-            exists = selectors.page_get(
-                viewer=request.user, language=SOURCE_LANGUAGE, kind=Kind.DOC, version=candidate, slug=slug
-            )
-            switcher.append({"version": candidate, "slug": slug if exists else "", "latest": candidate == latest})
     context = {
         **_common(request, shown),
         "navigation": navigation,
         "section_title": section_title(shown.page.section),
         "previous": previous,
         "next": following,
-        "versions": switcher,
+        "versions": selectors.doc_version_switcher(viewer=request.user, slug=slug, versions=versions),
         "version": version,
         "latest_version": latest,
         "old_version": version != latest,
@@ -191,7 +184,7 @@ def translation_status(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def media(request: HttpRequest, path: str) -> HttpResponse:
+def media(request: HttpRequest, path: str) -> FileResponse:
     root = content_dir().resolve()
     target = (root / path).resolve()
     if not target.is_relative_to(root) or target.suffix.lower() not in IMAGE_SUFFIXES or not target.is_file():
@@ -204,34 +197,38 @@ def media(request: HttpRequest, path: str) -> HttpResponse:
     return response
 
 
-@require_GET
-def search(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
+def _search_choices(request: HttpRequest, versions: list[str]) -> tuple[str, str, str]:
+    """The search form's language (or ``all``), section and version; an unknown value
+    falls back to the reader's language, every section, every version."""
     language = request.GET.get("language", _language())
     if language not in dict(settings.LANGUAGES) and language != "all":
         language = _language()
     section = request.GET.get("section", "")
     if section not in DOC_SECTIONS and section not in SEARCH_AREAS:
         section = ""
-    versions = selectors.doc_versions()
     version = request.GET.get("version", "")
-    if version not in versions:
-        version = ""
-    filters = SearchFilters(section=section, version=version, language="" if language == "all" else language)
-    results = site_search(query=query, viewer=request.user, filters=filters) if query else []
+    return language, section, version if version in versions else ""
+
+
+def _search_sections() -> list[tuple[str, object]]:
     sections = [(slug, title) for slug, title in DOC_SECTIONS.items()]
-    sections += [(slug, SEARCH_AREAS[slug]) for slug in (TUTORIALS, FORUM, MODELS)]
-    return render(
-        request,
-        "docs/search.html",
-        {
-            "query": query,
-            "results": results,
-            "sections": sections,
-            "section": section,
-            "versions": versions,
-            "version": version,
-            "language": language,
-            "languages": settings.LANGUAGES,
-        },
-    )
+    return sections + [(slug, SEARCH_AREAS[slug]) for slug in (TUTORIALS, FORUM, MODELS)]
+
+
+@require_GET
+def search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()
+    versions = selectors.doc_versions()
+    language, section, version = _search_choices(request, versions)
+    filters = SearchFilters(section=section, version=version, language="" if language == "all" else language)
+    context = {
+        "query": query,
+        "results": site_search(query=query, viewer=request.user, filters=filters) if query else [],
+        "sections": _search_sections(),
+        "section": section,
+        "versions": versions,
+        "version": version,
+        "language": language,
+        "languages": settings.LANGUAGES,
+    }
+    return render(request, "docs/search.html", context)

@@ -16,6 +16,7 @@ def forum_bell(request: HttpRequest) -> dict[str, object]:
         if user is None or not user.is_authenticated:
             return 0
         viewer = getattr(request, "_forum_viewer", None) or forum_viewer(user)
+        # A per-request cache that the forum views share (views/common.py).
         request._forum_viewer = viewer  # type: ignore[attr-defined]
         return viewer.unread_notifications
 

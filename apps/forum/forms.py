@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils import timezone
@@ -47,7 +47,8 @@ class ThreadForm(forms.Form):
 
     def __init__(self, *args: Any, categories: list[Category], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["category"].queryset = Category.objects.filter(pk__in=[c.pk for c in categories])
+        category = cast(forms.ModelChoiceField, self.fields["category"])  # declared above
+        category.queryset = Category.objects.filter(pk__in=[c.pk for c in categories])
 
 
 class ReplyForm(forms.Form):
@@ -118,7 +119,8 @@ class SplitForm(ReasonForm):
 
     def __init__(self, *args: Any, post_ids: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["posts"].choices = [(i, i) for i in post_ids]
+        posts = cast(forms.TypedMultipleChoiceField, self.fields["posts"])  # declared above
+        posts.choices = [(i, i) for i in post_ids]
 
 
 DURATION_CHOICES = [

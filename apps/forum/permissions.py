@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from django.utils import timezone
 
@@ -20,6 +20,7 @@ from .models import Access, Category, Post, Sanction, SanctionKind, Thread
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
+    from apps.accounts.types import Viewer
 
 
 @dataclass
@@ -77,6 +78,11 @@ class ForumViewer:
 
 
 ANONYMOUS = ForumViewer()
+
+if TYPE_CHECKING:
+    # What the forum's reads accept as the viewer: ``request.user``, a resolved viewer, or
+    # None for no one signed in.
+    AnyViewer: TypeAlias = Viewer | ForumViewer | None
 
 
 def _strongest(sanctions: list[Sanction], kind: str) -> Sanction | None:
@@ -176,7 +182,7 @@ def can_mark_solution(viewer: ForumViewer, thread: Thread, post: Post | None = N
 
 
 def can_subscribe(viewer: ForumViewer) -> bool:
-    return viewer.is_authenticated and viewer.user.is_active  # type: ignore[union-attr]
+    return viewer.user is not None and viewer.user.is_active
 
 
 # ---------------------------------------------------------------------------------------

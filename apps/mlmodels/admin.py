@@ -8,7 +8,7 @@ reloads itself every 5 s through a ``<meta http-equiv="refresh">`` (change_form 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -22,6 +22,8 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from apps.accounts.models import User
+
 from .charts import confusion_matrix_svg, training_curve_svg
 from .models import MLModel, ModelVersion, TrainingRun, TrainingStatus
 from .services import (
@@ -33,6 +35,14 @@ from .services import (
 )
 from .training.config import DEVICES, TrainingConfig
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+
+def _staff(request: HttpRequest) -> User:
+    # The admin site lets only signed-in staff in.
+    return cast(User, request.user)
+
 
 def _pct(value: Any) -> str:
     return f"{value * 100:.1f} %" if isinstance(value, int | float) else "—"
@@ -40,8 +50,7 @@ def _pct(value: Any) -> str:
 
 class ModelVersionInline(admin.TabularInline):
     model = ModelVersion
-    fields = ["version", "status", "accuracy", "test_accuracy", "created_at", "published_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("version", "status", "accuracy", "test_accuracy", "created_at", "published_at")
     extra = 0
     can_delete = False
     show_change_link = True
@@ -197,7 +206,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         self._transition(request, queryset, model_version_retire, "retired")
 
 
-def _metrics_table(name: str, metrics: dict[str, Any]) -> SafeString:
+def _metrics_table(name: StrOrPromise, metrics: dict[str, Any]) -> SafeString:
     rows = format_html_join(
         "",
         "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -269,11 +278,10 @@ class TrainingRunAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     list_select_related = ["version__model", "created_by"]
     search_fields = ["slug", "message"]
-    fields = [
+    fields = readonly_fields = (
         "slug", "status", "progress_bar", "message", "version", "created_by", "created_at", "started_at",
         "finished_at", "params_table", "log_text",
-    ]  # fmt: skip
-    readonly_fields = fields
+    )  # fmt: skip
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Viewable, never edited: a run's record is written by the worker only.
@@ -309,7 +317,7 @@ class TrainingRunAdmin(admin.ModelAdmin):
         form = TrainingRunStartForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                run = training_run_start(params=form.params(), actor=request.user)
+                run = training_run_start(params=form.params(), actor=_staff(request))
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:

@@ -7,14 +7,14 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.core.api import PortalAPIView
+from apps.apikeys.api import PortalAPIView
 from apps.core.api_docs import PROBLEM_RESPONSES, problems
 
 from .models import ModelVersion
 from .selectors import model_list_visible, model_version_serving
 
 
-class ModelSerializer(serializers.Serializer):
+class ModelSerializer(serializers.Serializer[dict[str, Any]]):
     id = serializers.CharField(help_text="The model id to send as `model`.")
     version = serializers.IntegerField()
     task = serializers.CharField()

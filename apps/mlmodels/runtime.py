@@ -21,6 +21,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,7 +114,7 @@ class Classifier:
         return ids, truncated
 
     def _forward(self, rows: list[list[int]]) -> torch.Tensor:
-        batch = self.tokenizer.pad({"input_ids": rows}, return_tensors="pt")
+        batch: Mapping[str, torch.Tensor] = self.tokenizer.pad({"input_ids": rows}, return_tensors="pt")
         if self.device.startswith("cuda"):
             batch = {k: v.pin_memory().to(self.device, non_blocking=True) for k, v in batch.items()}
             with torch.autocast(device_type="cuda", dtype=self.autocast_dtype):
@@ -142,9 +143,9 @@ class Classifier:
             self.forward_passes += passes
         elapsed_ms = (time.perf_counter() - started) * 1000
         predictions = []
-        for index, probs in enumerate(probabilities):
-            assert probs is not None
-            values = probs.tolist()
+        for index, filled in enumerate(probabilities):
+            assert filled is not None
+            values = filled.tolist()
             best = max(range(len(values)), key=values.__getitem__)
             predictions.append(
                 Prediction(

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
 
 from apps.core.errors import ModelNotFound, ModelRetired
 
 from .models import SERVING_STATUSES, MLModel, ModelVersion, VersionStatus
+
+if TYPE_CHECKING:
+    from apps.accounts.types import Viewer
 
 # What the queue needs of a version; the rest (metrics, card, ...) can be large.
 QUEUE_FIELDS = ("id", "version", "status", "artifact_dir", "max_length", "model__id", "model__slug", "model__labels")
@@ -72,7 +75,7 @@ def version_message(version: ModelVersion) -> dict[str, Any]:
     }
 
 
-def model_get_visible(*, slug: str, viewer: Any) -> tuple[MLModel, list[ModelVersion]]:
+def model_get_visible(*, slug: str, viewer: Viewer | None) -> tuple[MLModel, list[ModelVersion]]:
     """A model and the versions ``viewer`` may see: staff see drafts (preview), others
     only published, deprecated and retired ones. Raises Http404 when nothing is visible."""
     from django.http import Http404
@@ -81,19 +84,19 @@ def model_get_visible(*, slug: str, viewer: Any) -> tuple[MLModel, list[ModelVer
     if model is None:
         raise Http404("no such model")
     versions = list(model.versions.order_by("-version"))
-    if not getattr(viewer, "is_staff", False):
+    if viewer is None or not viewer.is_staff:
         versions = [v for v in versions if v.status != VersionStatus.DRAFT]
     if not versions:
         raise Http404("no such model")
     return model, versions
 
 
-def model_list_visible(*, viewer: Any) -> list[tuple[MLModel, ModelVersion]]:
+def model_list_visible(*, viewer: Viewer | None) -> list[tuple[MLModel, ModelVersion]]:
     """Every model with a version the viewer may see, paired with the version to show."""
     from django.db.models import Prefetch
 
     versions = ModelVersion.objects.order_by("-version")
-    if not getattr(viewer, "is_staff", False):
+    if viewer is None or not viewer.is_staff:
         versions = versions.exclude(status=VersionStatus.DRAFT)
     models = MLModel.objects.order_by("slug").prefetch_related(Prefetch("versions", queryset=versions))
     listing = []

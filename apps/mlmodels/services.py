@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -22,6 +22,9 @@ from django.utils import timezone
 
 from .models import MLModel, ModelVersion, TrainingRun, TrainingStatus, VersionStatus
 from .training.config import DataError, TrainingConfig
+
+if TYPE_CHECKING:
+    from apps.accounts.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +81,8 @@ def model_version_register(
     for labels that are not at least two unique non-empty names.
     """
     labels = list(labels)
-    if len(labels) < 2 or len(set(labels)) != len(labels) or not all(isinstance(x, str) and x for x in labels):
+    names: list[object] = list(labels)  # parsed from files and JSON: check each item's type too
+    if len(labels) < 2 or len(set(labels)) != len(labels) or not all(isinstance(x, str) and x for x in names):
         raise ValidationError(f"labels must be at least two unique, non-empty names, not {labels}")
     model = MLModel.objects.select_for_update().filter(slug=slug).first()
     if model is None:
@@ -88,7 +92,7 @@ def model_version_register(
         model.save()
     else:
         model_labels_check(slug=slug, labels=labels)
-        changed = []
+        changed: list[str] = []
         if description and description != model.description:
             model.description, changed = description, [*changed, "description"]
         if example_inputs and list(example_inputs) != model.example_inputs:
@@ -294,7 +298,7 @@ def classifier_train(
     return version
 
 
-def training_run_start(*, params: dict[str, Any], actor: Any) -> TrainingRun:
+def training_run_start(*, params: dict[str, Any], actor: User) -> TrainingRun:
     """Check a run's parameters and data files, record it as queued, enqueue it on commit.
 
     Raises ``ValidationError`` (nothing recorded, nothing queued) when the parameters or

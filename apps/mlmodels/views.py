@@ -7,7 +7,6 @@ from django.utils.safestring import mark_safe
 from apps.core.markdown import render_markdown
 
 from .charts import confusion_matrix_svg, training_curve_svg
-from .models import ModelVersion
 from .selectors import model_get_visible, model_list_visible, version_serving_pick
 
 
@@ -18,11 +17,12 @@ def model_list(request: HttpRequest) -> HttpResponse:
 def _page(request: HttpRequest, slug: str, version: int | None) -> HttpResponse:
     model, versions = model_get_visible(slug=slug, viewer=request.user)
     if version is None:
-        shown: ModelVersion = version_serving_pick(versions) or versions[0]
+        shown = version_serving_pick(versions) or versions[0]
     else:
-        shown = next((v for v in versions if v.version == version), None)  # type: ignore[assignment]
-        if shown is None:
+        found = next((v for v in versions if v.version == version), None)
+        if found is None:
             raise Http404("no such version")
+        shown = found
     metrics = shown.metrics or {}
     per_label = metrics.get("per_label") or {}
     charts = {}

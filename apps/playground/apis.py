@@ -7,7 +7,7 @@ problem+json like every API of the portal.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -25,6 +25,9 @@ from apps.inference.models import InferenceJob
 from .models import Run
 from .selectors import HISTORY_LIMIT, run_get_owned, run_list_visible
 from .services import playground_run_create, playground_run_delete, playground_run_share
+
+if TYPE_CHECKING:
+    from apps.accounts.models import User
 
 
 def _side(job: InferenceJob) -> dict[str, Any]:
@@ -66,6 +69,11 @@ class PlaygroundAPIView(APIView):
             raise AuthenticationRequired(_("Sign in to keep a history of your runs."))
 
 
+def _signed_in(request: Request) -> User:
+    # ``PlaygroundAPIView.initial`` has turned away everyone who is not signed in.
+    return cast("User", request.user)
+
+
 class RunCreateRequest(StrictSerializer):
     # Ids stay text: the selector answers 404 for one that is malformed or not the caller's.
     job = serializers.CharField(max_length=64, help_text="The id of the job to record.")
@@ -85,28 +93,29 @@ def _valid(serializer_class: type[StrictSerializer], data: Any) -> dict[str, Any
 class RunListAPI(PlaygroundAPIView):
     @extend_schema(exclude=True)
     def get(self, request: Request) -> Response:
-        runs = run_list_visible(viewer=request.user, limit=HISTORY_LIMIT)
+        runs = run_list_visible(viewer=_signed_in(request), limit=HISTORY_LIMIT)
         return Response({"results": [run_json(run, request) for run in runs]})
 
     @extend_schema(exclude=True)
     def post(self, request: Request) -> Response:
         data = _valid(RunCreateRequest, request.data)
-        run = playground_run_create(owner=request.user, job_id=data["job"], compare_job_id=data.get("compare_job"))
+        owner = _signed_in(request)
+        run = playground_run_create(owner=owner, job_id=data["job"], compare_job_id=data.get("compare_job"))
         return Response(run_json(run, request), status=201)
 
 
 class RunDetailAPI(PlaygroundAPIView):
     @extend_schema(exclude=True)
     def get(self, request: Request, run_id: str) -> Response:
-        return Response(run_json(run_get_owned(viewer=request.user, run_id=run_id), request, inputs=True))
+        return Response(run_json(run_get_owned(viewer=_signed_in(request), run_id=run_id), request, inputs=True))
 
     @extend_schema(exclude=True)
     def patch(self, request: Request, run_id: str) -> Response:
         shared = _valid(RunShareRequest, request.data)["shared"]
-        run = playground_run_share(owner=request.user, run_id=run_id, shared=shared)
+        run = playground_run_share(owner=_signed_in(request), run_id=run_id, shared=shared)
         return Response(run_json(run, request))
 
     @extend_schema(exclude=True)
     def delete(self, request: Request, run_id: str) -> Response:
-        playground_run_delete(owner=request.user, run_id=run_id)
+        playground_run_delete(owner=_signed_in(request), run_id=run_id)
         return Response(status=204)

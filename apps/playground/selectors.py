@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
 from django.http import Http404
 from django.urls import reverse
 
-from apps.core.api import anonymous_models
+from apps.apikeys.limits import anonymous_models
 from apps.core.errors import ModelNotFound, ModelRetired, NotFound
 from apps.mlmodels.models import SERVING_STATUSES, MLModel, ModelVersion
 from apps.mlmodels.selectors import model_version_serving, version_serving_pick
 
 from .models import Run
+
+if TYPE_CHECKING:
+    from apps.accounts.types import Viewer
 
 HISTORY_LIMIT = 20
 
@@ -75,14 +78,14 @@ def _runs() -> QuerySet[Run]:
     )
 
 
-def run_list_visible(*, viewer: Any, limit: int = HISTORY_LIMIT) -> list[Run]:
+def run_list_visible(*, viewer: Viewer, limit: int = HISTORY_LIMIT) -> list[Run]:
     """The viewer's latest runs, newest first; nobody else's. One query."""
-    if not getattr(viewer, "is_authenticated", False):
+    if not viewer.is_authenticated:
         return []
     return list(_runs().filter(owner=viewer).order_by("-created_at")[:limit])
 
 
-def run_get_owned(*, viewer: Any, run_id: Any) -> Run:
+def run_get_owned(*, viewer: Viewer, run_id: Any) -> Run:
     """The viewer's own run, with its inputs; ``NotFound`` for anyone else's (not 403:
     another user's run is not theirs to learn about)."""
     try:
@@ -91,7 +94,7 @@ def run_get_owned(*, viewer: Any, run_id: Any) -> Run:
         raise NotFound("No run has this id.") from None
     run = (
         Run.objects.select_related("job__model_version__model", "compare_job__model_version__model")
-        .filter(id=key, owner_id=getattr(viewer, "pk", None))
+        .filter(id=key, owner_id=viewer.pk)
         .first()
     )
     if run is None:
@@ -99,7 +102,7 @@ def run_get_owned(*, viewer: Any, run_id: Any) -> Run:
     return run
 
 
-def run_get_for_page(*, viewer: Any, token: str) -> Run:
+def run_get_for_page(*, viewer: Viewer, token: str) -> Run:
     """The run behind a share link: its owner always sees it; others only while it is
     shared. Raises ``Http404`` otherwise."""
     run = (
@@ -109,6 +112,6 @@ def run_get_for_page(*, viewer: Any, token: str) -> Run:
     )
     if run is None:
         raise Http404("no such run")
-    if run.shared or run.owner_id == getattr(viewer, "pk", None):
+    if run.shared or run.owner_id == viewer.pk:
         return run
     raise Http404("no such run")

@@ -6,7 +6,7 @@ remember which jobs were the owner's runs. They never create or change a job.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -18,13 +18,16 @@ from apps.inference.selectors import job_get_visible
 from .models import FIRST_INPUT_CHARS, Run
 from .selectors import run_get_owned
 
+if TYPE_CHECKING:
+    from apps.accounts.models import User
+
 
 def _first_input(job: InferenceJob) -> str:
     text = " ".join(str(job.inputs[0]).split())
     return text if len(text) <= FIRST_INPUT_CHARS else text[: FIRST_INPUT_CHARS - 1] + "…"
 
 
-def playground_run_create(*, owner: Any, job_id: Any, compare_job_id: Any = None) -> Run:
+def playground_run_create(*, owner: User, job_id: Any, compare_job_id: Any = None) -> Run:
     """Record the owner's job (and the job it was compared with) as a run in their history.
 
     Both jobs must be the owner's (``NotFound`` otherwise, as the API answers) and a
@@ -55,7 +58,7 @@ def playground_run_create(*, owner: Any, job_id: Any, compare_job_id: Any = None
         return Run.objects.get(owner=owner, job=job)
 
 
-def playground_run_share(*, owner: Any, run_id: Any, shared: bool) -> Run:
+def playground_run_share(*, owner: User, run_id: Any, shared: bool) -> Run:
     """Turn the read-only page of the owner's run on for others (or off again).
 
     The link stays the same across on and off; ``NotFound`` for anyone else's run."""
@@ -67,7 +70,7 @@ def playground_run_share(*, owner: Any, run_id: Any, shared: bool) -> Run:
     return run
 
 
-def playground_run_delete(*, owner: Any, run_id: Any) -> None:
+def playground_run_delete(*, owner: User, run_id: Any) -> None:
     """Remove a run from the owner's history (its share link stops working). The jobs stay:
     they are the API's record of the requests, as for any client. ``NotFound`` for anyone
     else's run."""

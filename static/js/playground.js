@@ -602,9 +602,6 @@ function start(root) {
 
   function jobFailure(job) {
     const detail = (job.error && job.error.detail) || "";
-    if (/time ?limit/i.test(detail)) {
-      return [t("err_timeout_title"), t("err_timeout"), detail];
-    }
     if (/given up|stopped its worker/i.test(detail)) {
       return [t("err_worker_lost_title"), t("err_worker_lost"), detail];
     }

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from apps.apikeys.auth import client_ip
+from apps.core.net import client_ip
 from portal import settings as portal_settings
 
 from ..factories import PASSWORD, UserFactory

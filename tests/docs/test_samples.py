@@ -331,8 +331,8 @@ def check_python_api(code: str) -> None:
     compile(code, "<sample>", "exec")
     paths = re.findall(r"f\"(\{[^\"]*?\}/api/v1/[^\"]*)\"", code)
     assert paths or re.search(r"job\[[\"']url[\"']\]", code), "no API URL found"
-    for path in paths:
-        path = re.sub(r"/\{[^}]+\}$", "/" + "0" * 8 + "-0000-0000-0000-" + "0" * 12, path)
+    for sample in paths:
+        path = re.sub(r"/\{[^}]+\}$", "/" + "0" * 8 + "-0000-0000-0000-" + "0" * 12, sample)
         method_pattern = "POST" if ".post(" in code and "classify" in path else "GET"
         assert any(m == method_pattern and p.match(_api_path(path)) for m, p in API_ROUTES), path
     assert "f\"Bearer {os.environ['PORTAL_API_KEY']}\"" in code or "HEADERS" in code

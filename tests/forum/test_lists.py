@@ -187,6 +187,9 @@ def test_the_chinese_forum_is_in_chinese(client, general, thread):
     assert "Latest" not in page
     thread_page = client.get(f"/zh-hans{url}")
     assert "登录后回复" in thread_page.content.decode()
+    # List titles are translated per request, not once when the module loads.
+    top = client.get("/zh-hans/forum/top/").content.decode()
+    assert "<h1" in top and "热门" in top.split("<h1", 1)[1].split("</h1>", 1)[0]
 
 
 def test_the_latest_list_is_ordered_by_bump_time_even_when_created_earlier(general):

@@ -376,3 +376,10 @@ def test_deleting_a_members_account_keeps_the_audit_entries_about_their_actions(
     forum_moderator.delete()
     entry = _entry("thread.lock")
     assert entry.actor_id == moderator_id and entry.actor_label == "mod"
+
+
+def test_a_moderation_message_is_in_the_moderators_language(client, forum_moderator, thread):
+    client.force_login(forum_moderator)
+    response = client.post(f"/zh-hans/forum/t/{thread.pk}/mod/lock/", {"reason": "离题"}, follow=True)
+    assert response.status_code == 200
+    assert [str(m) for m in response.context["messages"]] == ["主题已锁定。"]

@@ -29,8 +29,8 @@ class Audit(HTMLParser):
         if tag in FORBIDDEN_TAGS:
             self.problems.append(f"<{tag}>")
         names = {name for name, _ in attrs}
-        for name, value in attrs:
-            value = value or ""
+        for name, raw in attrs:
+            value = raw or ""
             if name.startswith("on"):
                 self.problems.append(f"event handler {name}")
             if name in ("style", "srcdoc", "formaction"):

@@ -17,8 +17,10 @@ from django.core.management.base import OutputWrapper
 
 from apps.mlmodels import demo
 from apps.mlmodels.models import ModelVersion, VersionStatus
-from apps.mlmodels.runtime import load_classifier
+from apps.mlmodels.runtime import base_encoder_path, load_classifier
 from apps.mlmodels.training.batching import encode, eval_batches, train_batches
+from apps.mlmodels.training.config import TrainingConfig
+from apps.mlmodels.training.data import prepare_data
 from apps.mlmodels.training.evaluate import (
     classification_metrics,
     confusion_matrix,
@@ -26,7 +28,7 @@ from apps.mlmodels.training.evaluate import (
     predictions_from_logits,
     probabilities_from_logits,
 )
-from apps.mlmodels.training.trainer import default_base_encoder
+from apps.mlmodels.training.trainer import LOAD_SHARE, TRAIN_SHARE, train
 
 from . import DEMO_TSV, demo_rows, shared_data, write_rows
 
@@ -90,7 +92,7 @@ def test_training_batches_cover_every_example_once_and_pad_far_less_than_arrival
 def test_encoding_truncates_exactly_as_the_tokenizer_does_and_counts_what_was_cut():
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(default_base_encoder(), local_files_only=True)
+    tokenizer = AutoTokenizer.from_pretrained(base_encoder_path(), local_files_only=True)
     texts = ["short one", "a much longer sentence " * 20, "two words"]
     encoded = encode(tokenizer, texts, 16)
     assert encoded.truncated == 1
@@ -153,6 +155,43 @@ def test_training_on_an_sst2_slice_registers_a_draft_whose_metrics_match_a_reeva
     config = json.loads((directory / "training_config.json").read_text(encoding="utf-8"))
     assert (config["labels"], config["max_length"]) == (["negative", "positive"], 64)
     assert [p.name for p in directory.parent.iterdir()] == ["v1"]  # no staging directory left
+
+
+def test_a_seeded_run_repeats_exactly_and_early_stopping_keeps_the_best_evaluated_step(tmp_path):
+    train_path = write_rows(tmp_path / "train.tsv", demo_rows(0, 240))
+    config = TrainingConfig(
+        slug="seeded", train_path=str(train_path), epochs=3, batch_size=8, lr=5e-4, max_length=32,
+        eval_every=2, patience=1, device="cpu",
+    )  # fmt: skip
+    data = prepare_data(train_path=config.train_path, seed=config.seed)
+
+    def run():
+        progress: list[tuple[float, str]] = []
+        log: list[str] = []
+        outcome = train(config, data, progress=lambda f, m: progress.append((f, m)), log=log.append)
+        return outcome, progress, log
+
+    first, progress, log = run()
+    second, progress_again, log_again = run()
+    assert second.metrics == first.metrics
+    assert progress_again == progress
+    assert log_again[:-1] == log[:-1]  # the last line states the seconds taken
+    weights, weights_again = first.model.state_dict(), second.model.state_dict()
+    assert all(torch.equal(weights[name], weights_again[name]) for name in weights)
+
+    assert (first.stopped, first.eval_every) == ("early stopping", 2)
+    assert first.steps < first.total_steps
+    assert first.examples_seen == 8 * first.steps  # 216 examples: every batch is full
+    evaluated = {p["step"]: p["eval_accuracy"] for p in first.metrics["history"] if "eval_accuracy" in p}
+    assert set(evaluated) == set(range(2, first.steps + 1, 2))
+    # Patience 1: the last evaluation is the first without gain, and the weights kept are the best step's.
+    assert first.best_step < first.steps
+    assert evaluated[first.best_step] == max(evaluated.values()) >= evaluated[first.steps]
+    assert log[-1].startswith(f"stopped: early stopping after {first.steps} steps")
+    assert progress[0] == (0.0, "loading the base encoder")
+    assert progress[-1] == (LOAD_SHARE + TRAIN_SHARE, "evaluating the best weights")
+    fractions = [fraction for fraction, _ in progress]
+    assert fractions == sorted(fractions)
 
 
 @pytest.mark.django_db

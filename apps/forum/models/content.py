@@ -155,6 +155,11 @@ class Thread(BaseModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
+    # Not columns: set on listed threads by ``selectors.threads_mark_unread`` and the feed.
+    is_new: bool
+    unread_count: int
+    first_post: Post | None
+
     class Meta:
         ordering = ["-bumped_at"]
         verbose_name = _("thread")

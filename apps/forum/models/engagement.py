@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -104,7 +105,7 @@ class NotificationSettings(models.Model):
     email_moderation = models.BooleanField(_("Moderation decisions about my posts or account"), default=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    EMAIL_FIELD_BY_KIND = {
+    EMAIL_FIELD_BY_KIND: ClassVar[dict[str, str]] = {
         NotificationKind.REPLY: "email_replies",
         NotificationKind.MENTION: "email_mentions",
         NotificationKind.NEW_THREAD: "email_watching",

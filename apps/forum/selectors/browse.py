@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import (
     Case,
@@ -39,6 +39,9 @@ from ..models import Access, Category, Flag, FlagStatus, Like, PinScope, Post, S
 from ..permissions import ForumViewer, can_read_category, can_view_post, can_view_thread
 from .viewer import forum_viewer, role_annotations
 from .visibility import category_readable_q, thread_listed_q
+
+if TYPE_CHECKING:
+    from ..permissions import AnyViewer
 
 SORTS = ("latest", "top", "unanswered", "solved")
 TOP_PERIODS = {"day": 1, "week": 7, "month": 30, "year": 365, "all": None}
@@ -84,7 +87,7 @@ class PostPage:
 # ---------------------------------------------------------------------------------------
 # Categories and tags
 # ---------------------------------------------------------------------------------------
-def category_list(*, viewer: Any) -> list[Category]:
+def category_list(*, viewer: AnyViewer) -> list[Category]:
     """Readable categories in order, each with ``thread_count`` and ``last_activity``."""
     viewer = forum_viewer(viewer)
     listed = thread_listed_q(viewer, "threads__")
@@ -95,13 +98,13 @@ def category_list(*, viewer: Any) -> list[Category]:
     )
 
 
-def category_choices(*, viewer: Any) -> list[Category]:
+def category_choices(*, viewer: AnyViewer) -> list[Category]:
     """Categories ``viewer`` can read, for menus (no counts)."""
     viewer = forum_viewer(viewer)
     return list(Category.objects.filter(category_readable_q(viewer)).order_by("position", "name"))
 
 
-def category_get(*, viewer: Any, slug: str) -> Category:
+def category_get(*, viewer: AnyViewer, slug: str) -> Category:
     viewer = forum_viewer(viewer)
     category = get_object_or_404(Category, slug=slug)
     if not can_read_category(viewer, category):
@@ -128,10 +131,10 @@ def _with_read_markers(queryset: QuerySet[Thread], viewer: ForumViewer) -> Query
 
 def thread_list(
     *,
-    viewer: Any,
+    viewer: AnyViewer,
     category: Category | None = None,
     tag: Tag | None = None,
-    author: Any = None,
+    author: User | None = None,
     sort: str = "latest",
     period: str = "month",
 ) -> QuerySet[Thread]:
@@ -166,12 +169,12 @@ def thread_list(
     return _with_read_markers(queryset, viewer)
 
 
-def threads_mark_unread(*, threads: list[Thread], viewer: Any) -> list[Thread]:
+def threads_mark_unread(*, threads: list[Thread], viewer: AnyViewer) -> list[Thread]:
     """Set ``is_new`` and ``unread_count`` on threads from ``thread_list`` (no queries)."""
     viewer = forum_viewer(viewer)
-    if not viewer.is_authenticated:
+    if viewer.user is None:
         return threads
-    horizon = max(viewer.user.date_joined, timezone.now() - timedelta(days=forum_setting("NEW_THREAD_DAYS")))  # type: ignore[union-attr]
+    horizon = max(viewer.user.date_joined, timezone.now() - timedelta(days=forum_setting("NEW_THREAD_DAYS")))
     for thread in threads:
         last_read = getattr(thread, "last_read", None)
         thread.is_new = last_read is None and thread.created_at > horizon and not viewer.owns(thread)
@@ -182,7 +185,7 @@ def threads_mark_unread(*, threads: list[Thread], viewer: Any) -> list[Thread]:
 # ---------------------------------------------------------------------------------------
 # One thread
 # ---------------------------------------------------------------------------------------
-def thread_get(*, viewer: Any, pk: Any) -> Thread:
+def thread_get(*, viewer: AnyViewer, pk: Any) -> Thread:
     """The thread with its category, author, tags and solution, plus the viewer's
     ``subscription_level`` and ``last_read``; ``Http404`` if the viewer may not see it."""
     viewer = forum_viewer(viewer)
@@ -211,7 +214,7 @@ def _post_state_q(viewer: ForumViewer) -> Q:
     return public
 
 
-def post_page(*, viewer: Any, thread: Thread, page: int = 1, per_page: int | None = None) -> PostPage:
+def post_page(*, viewer: AnyViewer, thread: Thread, page: int = 1, per_page: int | None = None) -> PostPage:
     """One page of ``thread``'s posts that ``viewer`` may see, with the viewer's likes
     and flags and each author's staff role, in two queries."""
     viewer = forum_viewer(viewer)
@@ -246,7 +249,7 @@ def post_page(*, viewer: Any, thread: Thread, page: int = 1, per_page: int | Non
     return PostPage(posts=posts, number=page, num_pages=num_pages, count=count)
 
 
-def post_get(*, viewer: Any, pk: Any) -> Post:
+def post_get(*, viewer: AnyViewer, pk: Any) -> Post:
     viewer = forum_viewer(viewer)
     post = Post.objects.select_related("thread__category", "thread__author", "author__profile").filter(pk=pk).first()
     if post is None or not can_view_post(viewer, post):
@@ -254,7 +257,7 @@ def post_get(*, viewer: Any, pk: Any) -> Post:
     return post
 
 
-def post_page_number(*, viewer: Any, post: Post, per_page: int | None = None) -> int:
+def post_page_number(*, viewer: AnyViewer, post: Post, per_page: int | None = None) -> int:
     """The page of its thread that shows ``post`` to ``viewer``."""
     viewer = forum_viewer(viewer)
     per_page = per_page or forum_setting("POSTS_PER_PAGE")
@@ -262,7 +265,7 @@ def post_page_number(*, viewer: Any, post: Post, per_page: int | None = None) ->
     return before // per_page + 1
 
 
-def post_revisions(*, viewer: Any, post: Post) -> list[Any]:
+def post_revisions(*, viewer: AnyViewer, post: Post) -> list[Any]:
     """The edit history of a post the viewer may see: oldest first, then the current text."""
     if not can_view_post(forum_viewer(viewer), post):
         raise Http404("no such post")
@@ -276,7 +279,7 @@ def member_get(*, username: str) -> User:
     return get_object_or_404(User.objects.select_related("profile"), username=username, is_active=True)
 
 
-def member_activity(*, viewer: Any, member: User) -> dict[str, int]:
+def member_activity(*, viewer: AnyViewer, member: User) -> dict[str, int]:
     """Counts on a member's page: threads, replies, solutions, likes received (only
     what ``viewer`` may see)."""
     viewer = forum_viewer(viewer)
@@ -298,7 +301,7 @@ def member_activity(*, viewer: Any, member: User) -> dict[str, int]:
     }
 
 
-def member_posts(*, viewer: Any, member: User, tab: str) -> QuerySet[Post]:
+def member_posts(*, viewer: AnyViewer, member: User, tab: str) -> QuerySet[Post]:
     """A member's replies (``replies``), accepted answers (``solutions``) or most liked
     posts (``likes``), newest first, as ``viewer`` may see them."""
     viewer = forum_viewer(viewer)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce
@@ -12,6 +12,9 @@ from django.http import Http404
 from ..models import AuditLogEntry, Flag, FlagStatus, Post, Sanction
 from ..permissions import ForumViewer, can_moderate
 from .viewer import forum_viewer
+
+if TYPE_CHECKING:
+    from ..permissions import AnyViewer
 
 AUDIT_ACTIONS = (
     "post.hide",
@@ -44,14 +47,14 @@ AUDIT_ACTIONS = (
 AUDIT_TARGET_TYPES = ("post", "thread", "user", "category")
 
 
-def _require_staff(viewer: Any) -> ForumViewer:
+def _require_staff(viewer: AnyViewer) -> ForumViewer:
     viewer = forum_viewer(viewer)
     if not can_moderate(viewer):
         raise Http404("staff only")
     return viewer
 
 
-def review_queue(*, viewer: Any, show: str = "all") -> QuerySet[Post]:
+def review_queue(*, viewer: AnyViewer, show: str = "all") -> QuerySet[Post]:
     """Posts waiting for a decision: with pending flags (``flagged``), held (``held``) or
     both (``all``); the longest-waiting first. Each post carries ``open_flags``."""
     _require_staff(viewer)
@@ -78,7 +81,7 @@ def review_queue(*, viewer: Any, show: str = "all") -> QuerySet[Post]:
     )
 
 
-def review_queue_count(*, viewer: Any) -> int:
+def review_queue_count(*, viewer: AnyViewer) -> int:
     viewer = forum_viewer(viewer)
     if not can_moderate(viewer):
         return 0
@@ -86,7 +89,7 @@ def review_queue_count(*, viewer: Any) -> int:
     return Post.objects.filter(Q(Exists(pending)) | Q(held_at__isnull=False), deleted_at__isnull=True).count()
 
 
-def author_histories(*, viewer: Any, posts: list[Post]) -> dict[Any, dict[str, Any]]:
+def author_histories(*, viewer: AnyViewer, posts: list[Post]) -> dict[Any, dict[str, Any]]:
     """For each author of ``posts``: posts, hidden, deleted, flags upheld, sanctions (active
     first). Three queries whatever the number of posts."""
     _require_staff(viewer)
@@ -104,12 +107,12 @@ def author_histories(*, viewer: Any, posts: list[Post]) -> dict[Any, dict[str, A
         )
     ):
         history[row["author_id"]].update(posts=row["total"], hidden=row["hidden"], deleted=row["deleted"])
-    for row in (
+    for upheld in (
         Flag.objects.filter(post__author_id__in=ids, status=FlagStatus.AGREED)
         .values("post__author_id")
         .annotate(n=Count("pk"))
     ):
-        history[row["post__author_id"]]["flags_upheld"] = row["n"]
+        history[upheld["post__author_id"]]["flags_upheld"] = upheld["n"]
     for sanction in Sanction.objects.filter(user_id__in=ids).order_by("-created_at"):
         history[sanction.user_id]["sanctions"].append(sanction)
     return history
@@ -117,7 +120,7 @@ def author_histories(*, viewer: Any, posts: list[Post]) -> dict[Any, dict[str, A
 
 def audit_log(
     *,
-    viewer: Any,
+    viewer: AnyViewer,
     actor: str = "",
     action: str = "",
     target_type: str = "",
@@ -143,13 +146,13 @@ def audit_log(
     return entries.order_by("-created_at", "-id")
 
 
-def sanction_list(*, viewer: Any, active_only: bool = True) -> QuerySet[Sanction]:
+def sanction_list(*, viewer: AnyViewer, active_only: bool = True) -> QuerySet[Sanction]:
     _require_staff(viewer)
     sanctions = Sanction.objects.all() if not active_only else Sanction.objects.active()
     return sanctions.select_related("user__profile", "created_by", "lifted_by").order_by("-created_at")
 
 
-def sanction_get(*, viewer: Any, pk: Any) -> Sanction:
+def sanction_get(*, viewer: AnyViewer, pk: Any) -> Sanction:
     _require_staff(viewer)
     sanction = Sanction.objects.select_related("user").filter(pk=pk).first()
     if sanction is None:

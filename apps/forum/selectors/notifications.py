@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
@@ -11,8 +11,11 @@ from ..models import Notification, NotificationSettings, Subscription
 from .viewer import forum_viewer
 from .visibility import category_readable_q, notification_public_q, thread_visible_q
 
+if TYPE_CHECKING:
+    from ..permissions import AnyViewer
 
-def notification_list(*, viewer: Any) -> QuerySet[Notification]:
+
+def notification_list(*, viewer: AnyViewer) -> QuerySet[Notification]:
     """Newest first; notifications about posts the viewer may no longer see are left out
     (moderation notices are always kept)."""
     viewer = forum_viewer(viewer)
@@ -24,20 +27,20 @@ def notification_list(*, viewer: Any) -> QuerySet[Notification]:
     return notifications.select_related("actor__profile", "thread", "post").order_by("-created_at")
 
 
-def notification_get(*, viewer: Any, pk: Any) -> Notification:
+def notification_get(*, viewer: AnyViewer, pk: Any) -> Notification:
     found = notification_list(viewer=viewer).filter(pk=pk).first()
     if found is None:
         raise Http404("no such notification")
     return found
 
 
-def notification_settings_for(*, viewer: Any) -> NotificationSettings:
+def notification_settings_for(*, viewer: AnyViewer) -> NotificationSettings:
     viewer = forum_viewer(viewer)
     found = NotificationSettings.objects.filter(user_id=viewer.id).first()
     return found or NotificationSettings(user=viewer.user)
 
 
-def subscriptions_of(*, viewer: Any) -> QuerySet[Subscription]:
+def subscriptions_of(*, viewer: AnyViewer) -> QuerySet[Subscription]:
     """The viewer's watched and muted threads and categories that they can still see."""
     viewer = forum_viewer(viewer)
     visible = (Q(thread__isnull=False) & thread_visible_q(viewer, "thread__")) | (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import BooleanField, Case, Exists, F, OuterRef, Q, Value, When
 
@@ -13,6 +13,9 @@ from .browse import thread_list
 from .viewer import forum_viewer
 from .visibility import thread_listed_q
 
+if TYPE_CHECKING:
+    from ..permissions import AnyViewer
+
 MAX_TERMS = 6
 
 
@@ -20,7 +23,7 @@ def _terms(query: str) -> list[str]:
     return [t for t in re.split(r"\s+", (query or "").strip()) if t][:MAX_TERMS]
 
 
-def thread_search(*, query: str, viewer: Any, limit: int = 20) -> list[dict[str, Any]]:
+def thread_search(*, query: str, viewer: AnyViewer, limit: int = 20) -> list[dict[str, Any]]:
     """Threads whose title or a visible post contains every word of ``query``; title
     matches first, then the most recently active. Returns dicts
     ``{"kind": "forum", "title", "url", "snippet", "language"}``; ``snippet`` is safe
@@ -56,14 +59,15 @@ def thread_search(*, query: str, viewer: Any, limit: int = 20) -> list[dict[str,
         return []
     ids = [t.pk for t in threads]
     first_hit: dict[Any, Post] = {}
-    for post in (
+    for match in (
         matching_posts.filter(thread_id__in=ids).order_by("thread_id", "number").only("thread_id", "number", "html")
     ):
-        first_hit.setdefault(post.thread_id, post)
+        first_hit.setdefault(match.thread_id, match)
     missing = [pk for pk in ids if pk not in first_hit]
     if missing:
-        for post in Post.objects.filter(post_ok, thread_id__in=missing, number=1).only("thread_id", "number", "html"):
-            first_hit[post.thread_id] = post
+        openings = Post.objects.filter(post_ok, thread_id__in=missing, number=1).only("thread_id", "number", "html")
+        for opening in openings:
+            first_hit[opening.thread_id] = opening
     results = []
     for thread in threads:
         post = first_hit.get(thread.pk)
@@ -80,13 +84,13 @@ def thread_search(*, query: str, viewer: Any, limit: int = 20) -> list[dict[str,
     return results
 
 
-def home_threads(*, viewer: Any, limit: int = 5) -> list[Thread]:
+def home_threads(*, viewer: AnyViewer, limit: int = 5) -> list[Thread]:
     """The latest active threads for the home page (announcements have their own list)."""
     threads = thread_list(viewer=viewer).exclude(category__post_access=Access.STAFF)
     return list(threads[:limit])
 
 
-def home_announcements(*, viewer: Any, limit: int = 3) -> list[Thread]:
+def home_announcements(*, viewer: AnyViewer, limit: int = 3) -> list[Thread]:
     """Announcements (threads in categories where only staff start threads, readable by
     ``viewer``): pinned ones first, then the newest."""
     viewer = forum_viewer(viewer)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -13,6 +13,9 @@ from apps.accounts.models import User
 from ..models import Notification, Sanction
 from ..permissions import ANONYMOUS, ForumViewer
 from .visibility import notification_public_q
+
+if TYPE_CHECKING:
+    from ..permissions import AnyViewer
 
 STAFF_ROLES = (roles.MODERATOR, roles.ADMIN)
 _Membership = User.groups.through
@@ -36,14 +39,14 @@ def unread_notifications_subquery(ref: str = "pk") -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
-def forum_viewer(user: Any) -> ForumViewer:
+def forum_viewer(user: AnyViewer) -> ForumViewer:
     """The ``ForumViewer`` for ``user`` (a User, AnonymousUser, None or a ForumViewer).
 
     One query for a signed-in member; a second only when a sanction is active.
     """
     if isinstance(user, ForumViewer):
         return user
-    if user is None or not getattr(user, "is_authenticated", False):
+    if not isinstance(user, User):  # None or the anonymous visitor
         return ANONYMOUS
     row = (
         User.objects.filter(pk=user.pk)

@@ -3,11 +3,15 @@ transaction as the action itself."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import models
 
 from ..models import AuditLogEntry, Post, Sanction, Thread
+
+if TYPE_CHECKING:
+    from apps.accounts.models import User
 
 SYSTEM_LABEL = "system"
 
@@ -19,7 +23,7 @@ def _target(target: Any) -> tuple[str, str, str]:
         return "post", str(target.pk), f"{target.thread.title[:180]} #{target.number}"
     if isinstance(target, Sanction):
         return "sanction", str(target.pk), f"{target.kind} {target.user.username}"[:200]
-    if isinstance(target, models.Model) and target._meta.label_lower == "accounts.user":
+    if isinstance(target, AbstractBaseUser):
         return "user", str(target.pk), target.get_username()[:200]
     if isinstance(target, models.Model):
         return target._meta.model_name or "object", str(target.pk), str(target)[:200]
@@ -28,7 +32,7 @@ def _target(target: Any) -> tuple[str, str, str]:
 
 def audit_record(
     *,
-    actor: Any,
+    actor: User | None,
     action: str,
     target: Any,
     reason: str = "",

@@ -7,7 +7,7 @@ the author is told why. A moderator releases the redacted post from the review q
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -17,6 +17,9 @@ from apps.apikeys.services import apikey_revoke_leaked
 from ..models import Post
 from .audit import audit_record
 from .notifications import notify_moderation
+
+if TYPE_CHECKING:
+    from apps.accounts.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +42,7 @@ def leaked_keys_revoke(*, key_ids: list[str], source: str) -> list[str]:
     return revoked
 
 
-def key_leak_handle(*, post: Post, key_ids: list[str], author: Any, already_held: bool = False) -> None:
+def key_leak_handle(*, post: Post, key_ids: list[str], author: User | None, already_held: bool = False) -> None:
     """Record, revoke and tell the author. ``post`` is already stored held and redacted."""
     source = f"forum:post:{post.pk}"
     revoked = leaked_keys_revoke(key_ids=key_ids, source=source)

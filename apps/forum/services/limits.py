@@ -5,6 +5,7 @@ and when the member can post again."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 from django.utils.timesince import timeuntil
@@ -16,6 +17,11 @@ from ..errors import PostingLimited
 from ..models import Post, Thread
 from ..permissions import ForumViewer
 from ..rendering import RenderedPost
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from apps.accounts.models import User
 
 MAX_MENTIONS = 10
 
@@ -89,19 +95,8 @@ def posting_limits_check(
             _("You already posted this text recently. Edit your earlier post, or write something new.")
         )
 
-    if thread is not None and thread.slow_mode_seconds:
-        last_here = mine.filter(thread=thread).order_by("-created_at").values_list("created_at", flat=True).first()
-        interval = timedelta(seconds=thread.slow_mode_seconds)
-        if last_here is not None and last_here + interval > now:
-            wait, seconds = _wait(last_here + interval, now)
-            raise PostingLimited(
-                _(
-                    "This thread is in slow mode: one post every %(interval)s per member. "
-                    "You can post again in %(wait)s."
-                )
-                % {"interval": _duration(thread.slow_mode_seconds, now), "wait": wait},
-                retry_after=seconds,
-            )
+    if thread is not None:
+        _slow_mode_check(mine=mine, thread=thread, now=now)
 
     last = mine.order_by("-created_at").values_list("created_at", flat=True).first()
     gap = timedelta(seconds=forum_setting("MIN_SECONDS_BETWEEN_POSTS"))
@@ -150,29 +145,50 @@ def posting_limits_check(
             )
 
     if viewer.is_new:
-        first_day_ends = user.date_joined + timedelta(hours=forum_setting("NEW_USER_HOURS"))
-        wait, seconds = _wait(first_day_ends, now)
-        if thread is None:
-            most = forum_setting("NEW_USER_MAX_THREADS")
-            if threads_mine.count() >= most:
-                raise PostingLimited(
-                    ngettext(
-                        "New members can start %(count)d thread on their first day. You can start more in %(wait)s.",
-                        "New members can start %(count)d threads on their first day. You can start more in %(wait)s.",
-                        most,
-                    )
-                    % {"count": most, "wait": wait},
-                    retry_after=seconds,
+        _first_day_check(user=user, mine=mine, threads_mine=threads_mine, thread=thread, now=now)
+
+
+def _slow_mode_check(*, mine: QuerySet[Post], thread: Thread, now: datetime) -> None:
+    if not thread.slow_mode_seconds:
+        return
+    last_here = mine.filter(thread=thread).order_by("-created_at").values_list("created_at", flat=True).first()
+    interval = timedelta(seconds=thread.slow_mode_seconds)
+    if last_here is not None and last_here + interval > now:
+        wait, seconds = _wait(last_here + interval, now)
+        raise PostingLimited(
+            _("This thread is in slow mode: one post every %(interval)s per member. You can post again in %(wait)s.")
+            % {"interval": _duration(thread.slow_mode_seconds, now), "wait": wait},
+            retry_after=seconds,
+        )
+
+
+def _first_day_check(
+    *, user: User, mine: QuerySet[Post], threads_mine: QuerySet[Thread], thread: Thread | None, now: datetime
+) -> None:
+    """The allowances of a member's first day: a few threads, a few replies."""
+    first_day_ends = user.date_joined + timedelta(hours=forum_setting("NEW_USER_HOURS"))
+    wait, seconds = _wait(first_day_ends, now)
+    if thread is None:
+        most = forum_setting("NEW_USER_MAX_THREADS")
+        if threads_mine.count() >= most:
+            raise PostingLimited(
+                ngettext(
+                    "New members can start %(count)d thread on their first day. You can start more in %(wait)s.",
+                    "New members can start %(count)d threads on their first day. You can start more in %(wait)s.",
+                    most,
                 )
-        else:
-            most = forum_setting("NEW_USER_MAX_REPLIES")
-            if mine.filter(number__gt=1).count() >= most:
-                raise PostingLimited(
-                    ngettext(
-                        "New members can post %(count)d reply on their first day. You can reply again in %(wait)s.",
-                        "New members can post %(count)d replies on their first day. You can reply again in %(wait)s.",
-                        most,
-                    )
-                    % {"count": most, "wait": wait},
-                    retry_after=seconds,
+                % {"count": most, "wait": wait},
+                retry_after=seconds,
+            )
+    else:
+        most = forum_setting("NEW_USER_MAX_REPLIES")
+        if mine.filter(number__gt=1).count() >= most:
+            raise PostingLimited(
+                ngettext(
+                    "New members can post %(count)d reply on their first day. You can reply again in %(wait)s.",
+                    "New members can post %(count)d replies on their first day. You can reply again in %(wait)s.",
+                    most,
                 )
+                % {"count": most, "wait": wait},
+                retry_after=seconds,
+            )

@@ -4,7 +4,7 @@ and tells the author when their content changes visibility."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -19,10 +19,13 @@ from .audit import audit_record, snapshot
 from .common import thread_refresh_stats, thread_sync_with_first_post
 from .notifications import notifications_for_published_post, notify_moderation, subscription_watch_default
 
+if TYPE_CHECKING:
+    from apps.accounts.models import User
+
 MAX_SLOW_MODE_SECONDS = 86400
 
 
-def require_moderator(actor: Any) -> ForumViewer:
+def require_moderator(actor: User) -> ForumViewer:
     from ..selectors.viewer import forum_viewer
 
     viewer = forum_viewer(actor)
@@ -46,7 +49,7 @@ def _lock_thread(thread: Thread) -> Thread:
     return Thread.objects.select_for_update(of=("self",)).select_related("category", "author").get(pk=thread.pk)
 
 
-def _resolve_flags(post: Post, *, status: str, moderator: Any) -> int:
+def _resolve_flags(post: Post, *, status: str, moderator: User) -> int:
     return Flag.objects.filter(post=post, status=FlagStatus.PENDING).update(
         status=status, resolved_at=timezone.now(), resolved_by=moderator
     )
@@ -78,7 +81,7 @@ def _post_changed(post: Post) -> None:
 # Posts
 # ---------------------------------------------------------------------------------------
 @transaction.atomic
-def post_hide(*, post: Post, moderator: Any, reason: str) -> Post:
+def post_hide(*, post: Post, moderator: User, reason: str) -> Post:
     """Hide a post (a first post hides its thread) from everyone but staff and its author."""
     require_moderator(moderator)
     reason = _required(reason)
@@ -111,7 +114,7 @@ def post_hide(*, post: Post, moderator: Any, reason: str) -> Post:
 
 
 @transaction.atomic
-def post_unhide(*, post: Post, moderator: Any, reason: str = "") -> Post:
+def post_unhide(*, post: Post, moderator: User, reason: str = "") -> Post:
     require_moderator(moderator)
     post = _lock_post(post)
     if post.hidden_at is None:
@@ -143,7 +146,7 @@ def post_unhide(*, post: Post, moderator: Any, reason: str = "") -> Post:
 
 
 @transaction.atomic
-def post_delete(*, post: Post, moderator: Any, reason: str) -> Post:
+def post_delete(*, post: Post, moderator: User, reason: str) -> Post:
     """Soft-delete: only staff still see it (and can restore it). A first post deletes
     its thread."""
     require_moderator(moderator)
@@ -174,7 +177,7 @@ def post_delete(*, post: Post, moderator: Any, reason: str) -> Post:
 
 
 @transaction.atomic
-def post_restore(*, post: Post, moderator: Any, reason: str = "") -> Post:
+def post_restore(*, post: Post, moderator: User, reason: str = "") -> Post:
     require_moderator(moderator)
     post = _lock_post(post)
     if post.deleted_at is None:
@@ -194,7 +197,7 @@ def post_restore(*, post: Post, moderator: Any, reason: str = "") -> Post:
 
 
 @transaction.atomic
-def post_release(*, post: Post, moderator: Any, reason: str = "") -> Post:
+def post_release(*, post: Post, moderator: User, reason: str = "") -> Post:
     """Publish a held post (its keys are already redacted) and send the notifications
     that were held back with it."""
     require_moderator(moderator)
@@ -228,7 +231,7 @@ def post_release(*, post: Post, moderator: Any, reason: str = "") -> Post:
 # ---------------------------------------------------------------------------------------
 # Threads
 # ---------------------------------------------------------------------------------------
-def _thread_change(*, thread: Thread, moderator: Any, action: str, fields: dict[str, Any], reason: str = "") -> Thread:
+def _thread_change(*, thread: Thread, moderator: User, action: str, fields: dict[str, Any], reason: str = "") -> Thread:
     require_moderator(moderator)
     thread = _lock_thread(thread)
     before = snapshot(thread, list(fields))
@@ -249,7 +252,7 @@ def _thread_change(*, thread: Thread, moderator: Any, action: str, fields: dict[
 
 
 @transaction.atomic
-def thread_lock(*, thread: Thread, moderator: Any, reason: str = "") -> Thread:
+def thread_lock(*, thread: Thread, moderator: User, reason: str = "") -> Thread:
     """Nobody but staff can reply, edit or like in a locked thread."""
     return _thread_change(
         thread=thread, moderator=moderator, action="thread.lock", fields={"is_locked": True}, reason=reason
@@ -257,14 +260,14 @@ def thread_lock(*, thread: Thread, moderator: Any, reason: str = "") -> Thread:
 
 
 @transaction.atomic
-def thread_unlock(*, thread: Thread, moderator: Any, reason: str = "") -> Thread:
+def thread_unlock(*, thread: Thread, moderator: User, reason: str = "") -> Thread:
     return _thread_change(
         thread=thread, moderator=moderator, action="thread.unlock", fields={"is_locked": False}, reason=reason
     )
 
 
 @transaction.atomic
-def thread_close(*, thread: Thread, moderator: Any, reason: str = "") -> Thread:
+def thread_close(*, thread: Thread, moderator: User, reason: str = "") -> Thread:
     """A closed thread takes no new replies (from members); posts can still be edited."""
     return _thread_change(
         thread=thread, moderator=moderator, action="thread.close", fields={"is_closed": True}, reason=reason
@@ -272,14 +275,14 @@ def thread_close(*, thread: Thread, moderator: Any, reason: str = "") -> Thread:
 
 
 @transaction.atomic
-def thread_reopen(*, thread: Thread, moderator: Any, reason: str = "") -> Thread:
+def thread_reopen(*, thread: Thread, moderator: User, reason: str = "") -> Thread:
     return _thread_change(
         thread=thread, moderator=moderator, action="thread.reopen", fields={"is_closed": False}, reason=reason
     )
 
 
 @transaction.atomic
-def thread_pin(*, thread: Thread, moderator: Any, scope: str = PinScope.CATEGORY, reason: str = "") -> Thread:
+def thread_pin(*, thread: Thread, moderator: User, scope: str = PinScope.CATEGORY, reason: str = "") -> Thread:
     """Pin at the top of its category, or of every list (``scope="global"``)."""
     if scope not in (PinScope.CATEGORY, PinScope.GLOBAL):
         raise InvalidInput(_("Choose where to pin the thread."))
@@ -294,7 +297,7 @@ def thread_pin(*, thread: Thread, moderator: Any, scope: str = PinScope.CATEGORY
 
 
 @transaction.atomic
-def thread_unpin(*, thread: Thread, moderator: Any, reason: str = "") -> Thread:
+def thread_unpin(*, thread: Thread, moderator: User, reason: str = "") -> Thread:
     return _thread_change(
         thread=thread,
         moderator=moderator,
@@ -305,7 +308,7 @@ def thread_unpin(*, thread: Thread, moderator: Any, reason: str = "") -> Thread:
 
 
 @transaction.atomic
-def thread_move(*, thread: Thread, category: Category, moderator: Any, reason: str) -> Thread:
+def thread_move(*, thread: Thread, category: Category, moderator: User, reason: str) -> Thread:
     reason = _required(reason)
     thread = _thread_change(
         thread=thread, moderator=moderator, action="thread.move", fields={"category": category}, reason=reason
@@ -317,7 +320,7 @@ def thread_move(*, thread: Thread, category: Category, moderator: Any, reason: s
 
 
 @transaction.atomic
-def thread_slow_mode_set(*, thread: Thread, seconds: int, moderator: Any, reason: str = "") -> Thread:
+def thread_slow_mode_set(*, thread: Thread, seconds: int, moderator: User, reason: str = "") -> Thread:
     """One post per member every ``seconds`` in this thread; 0 turns slow mode off."""
     if not 0 <= int(seconds) <= MAX_SLOW_MODE_SECONDS:
         raise InvalidInput(_("Slow mode can be at most one day between posts."))
@@ -332,7 +335,7 @@ def thread_slow_mode_set(*, thread: Thread, seconds: int, moderator: Any, reason
 
 @transaction.atomic
 def thread_split(
-    *, thread: Thread, posts: list[Post], title: str, moderator: Any, reason: str, category: Category | None = None
+    *, thread: Thread, posts: list[Post], title: str, moderator: User, reason: str, category: Category | None = None
 ) -> Thread:
     """Move replies of ``thread`` into a new thread (the earliest becomes its first post),
     keeping their order, authors, likes and edit history."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.core import signing
@@ -38,11 +38,15 @@ from ..models import (
 from ..permissions import can_view_post, can_view_thread
 from ..rendering import mentioned_usernames, plain_text
 
+if TYPE_CHECKING:
+    from django.core.mail.backends.base import BaseEmailBackend
+    from django.db.models import Field
+
 logger = logging.getLogger(__name__)
 
 UNSUBSCRIBE_SALT = "forum.unsubscribe"
 # Priority when one member has several reasons to hear about the same post.
-_PRIORITY = [NotificationKind.MENTION, NotificationKind.REPLY, NotificationKind.NEW_THREAD]
+_PRIORITY: list[str] = [NotificationKind.MENTION, NotificationKind.REPLY, NotificationKind.NEW_THREAD]
 
 
 # ---------------------------------------------------------------------------------------
@@ -51,7 +55,7 @@ _PRIORITY = [NotificationKind.MENTION, NotificationKind.REPLY, NotificationKind.
 def notifications_create(
     *,
     recipients: dict[Any, str],
-    actor: Any,
+    actor: User | None,
     thread: Thread | None = None,
     post: Post | None = None,
     message: str = "",
@@ -73,7 +77,7 @@ def notifications_create(
 
 
 def notify_moderation(
-    *, user: Any, actor: Any, message: str, thread: Thread | None = None, post: Post | None = None
+    *, user: User | None, actor: User | None, message: str, thread: Thread | None = None, post: Post | None = None
 ) -> None:
     """Tell ``user`` about a decision on their content or account, with the reason."""
     if user is None:
@@ -81,6 +85,41 @@ def notify_moderation(
     notifications_create(
         recipients={user.pk: NotificationKind.MODERATION}, actor=actor, thread=thread, post=post, message=message
     )
+
+
+def _want(wanted: dict[Any, str], user_id: Any, kind: str) -> None:
+    current = wanted.get(user_id)
+    if current is None or _PRIORITY.index(kind) < _PRIORITY.index(current):
+        wanted[user_id] = kind
+
+
+def _watchers_wanted(post: Post) -> dict[Any, str]:
+    """Who hears of ``post`` through subscriptions and replies, before mentions: watchers
+    of the thread, watchers of the category for a new thread, the author replied to."""
+    thread = post.thread
+    wanted: dict[Any, str] = {}
+    thread_levels = dict(Subscription.objects.filter(thread=thread).values_list("user_id", "level"))
+    category_levels = dict(Subscription.objects.filter(category=thread.category).values_list("user_id", "level"))
+    muted_thread = {u for u, level in thread_levels.items() if level == SubscriptionLevel.MUTED}
+    muted_category = {u for u, level in category_levels.items() if level == SubscriptionLevel.MUTED}
+
+    for user_id, level in thread_levels.items():
+        if level == SubscriptionLevel.WATCHING:
+            _want(wanted, user_id, NotificationKind.REPLY)
+    if post.number == 1:
+        for user_id, level in category_levels.items():
+            if level == SubscriptionLevel.WATCHING and user_id not in muted_thread:
+                _want(wanted, user_id, NotificationKind.NEW_THREAD)
+    if post.reply_to is not None and post.reply_to.author_id:
+        _want(wanted, post.reply_to.author_id, NotificationKind.REPLY)
+    # Muting silences everything but mentions: a muted thread, or a muted category
+    # unless the member watches this thread.
+    for user_id in list(wanted):
+        if user_id in muted_thread or (
+            user_id in muted_category and thread_levels.get(user_id) != SubscriptionLevel.WATCHING
+        ):
+            del wanted[user_id]
+    return wanted
 
 
 def notifications_for_published_post(*, post: Post) -> list[Notification]:
@@ -92,38 +131,11 @@ def notifications_for_published_post(*, post: Post) -> list[Notification]:
 
     thread = post.thread
     category = thread.category
-    wanted: dict[Any, str] = {}
-
-    def want(user_id: Any, kind: str) -> None:
-        current = wanted.get(user_id)
-        if current is None or _PRIORITY.index(kind) < _PRIORITY.index(current):
-            wanted[user_id] = kind
-
-    thread_levels = dict(Subscription.objects.filter(thread=thread).values_list("user_id", "level"))
-    category_levels = dict(Subscription.objects.filter(category=category).values_list("user_id", "level"))
-    muted_thread = {u for u, level in thread_levels.items() if level == SubscriptionLevel.MUTED}
-    muted_category = {u for u, level in category_levels.items() if level == SubscriptionLevel.MUTED}
-
-    for user_id, level in thread_levels.items():
-        if level == SubscriptionLevel.WATCHING:
-            want(user_id, NotificationKind.REPLY)
-    if post.number == 1:
-        for user_id, level in category_levels.items():
-            if level == SubscriptionLevel.WATCHING and user_id not in muted_thread:
-                want(user_id, NotificationKind.NEW_THREAD)
-    if post.reply_to is not None and post.reply_to.author_id:
-        want(post.reply_to.author_id, NotificationKind.REPLY)
-    # Muting silences everything but mentions: a muted thread, or a muted category
-    # unless the member watches this thread.
-    for user_id in list(wanted):
-        if user_id in muted_thread or (
-            user_id in muted_category and thread_levels.get(user_id) != SubscriptionLevel.WATCHING
-        ):
-            del wanted[user_id]
+    wanted = _watchers_wanted(post)
     names = mentioned_usernames(post.body)
     if names:
         for user_id in User.objects.filter(username__in=names, is_active=True).values_list("pk", flat=True):
-            want(user_id, NotificationKind.MENTION)
+            _want(wanted, user_id, NotificationKind.MENTION)
     wanted.pop(post.author_id, None)
     if category.is_staff_only and wanted:
         staff = staff_user_ids(list(wanted))
@@ -143,20 +155,20 @@ def _enqueue_emails(ids: list[str]) -> None:
 # ---------------------------------------------------------------------------------------
 # Reading and settings
 # ---------------------------------------------------------------------------------------
-def notification_mark_read(*, notification: Notification, user: Any) -> None:
+def notification_mark_read(*, notification: Notification, user: User) -> None:
     Notification.objects.filter(pk=notification.pk, recipient=user, read_at__isnull=True).update(read_at=timezone.now())
 
 
-def notifications_mark_all_read(*, user: Any) -> int:
+def notifications_mark_all_read(*, user: User) -> int:
     return Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=timezone.now())
 
 
-def notification_settings_get(*, user: Any) -> NotificationSettings:
+def notification_settings_get(*, user: User) -> NotificationSettings:
     found, _created = NotificationSettings.objects.get_or_create(user=user)
     return found
 
 
-def notification_settings_update(*, user: Any, **values: bool) -> NotificationSettings:
+def notification_settings_update(*, user: User, **values: bool) -> NotificationSettings:
     """Set the email switches named in ``values`` (fields of ``NotificationSettings``)."""
     allowed = set(NotificationSettings.EMAIL_FIELD_BY_KIND.values())
     unknown = set(values) - allowed
@@ -170,7 +182,7 @@ def notification_settings_update(*, user: Any, **values: bool) -> NotificationSe
 
 
 def subscription_set(
-    *, user: Any, level: str | None, thread: Thread | None = None, category: Category | None = None
+    *, user: User, level: str | None, thread: Thread | None = None, category: Category | None = None
 ) -> Subscription | None:
     """Watch or mute a thread or a category; ``level`` None returns to the default."""
     if (thread is None) == (category is None):
@@ -185,7 +197,7 @@ def subscription_set(
     return subscription
 
 
-def subscription_watch_default(*, user: Any, thread: Thread) -> None:
+def subscription_watch_default(*, user: User, thread: Thread) -> None:
     """Authors and repliers watch the thread unless they chose otherwise."""
     Subscription.objects.get_or_create(user=user, thread=thread, defaults={"level": SubscriptionLevel.WATCHING})
 
@@ -193,7 +205,7 @@ def subscription_watch_default(*, user: Any, thread: Thread) -> None:
 # ---------------------------------------------------------------------------------------
 # Email
 # ---------------------------------------------------------------------------------------
-def unsubscribe_token(*, user: Any, setting: str) -> str:
+def unsubscribe_token(*, user: User, setting: str) -> str:
     return signing.dumps({"u": user.pk, "s": setting}, salt=UNSUBSCRIBE_SALT, compress=True)
 
 
@@ -222,19 +234,21 @@ def email_unsubscribe(*, token: str) -> tuple[User, str] | None:
 
 
 def _absolute(path: str) -> str:
-    return settings.SITE_URL.rstrip("/") + path
+    site: str = settings.SITE_URL
+    return site.rstrip("/") + path
 
 
 def _subject(notification: Notification) -> str:
     title = notification.thread.title if notification.thread else ""
     actor = notification.actor.get_username() if notification.actor else ""
-    return {
+    subjects: dict[str, str] = {
         NotificationKind.REPLY: _("%(actor)s replied in “%(title)s”"),
         NotificationKind.MENTION: _("%(actor)s mentioned you in “%(title)s”"),
         NotificationKind.NEW_THREAD: _("New thread: “%(title)s”"),
         NotificationKind.SOLUTION: _("Your answer in “%(title)s” was marked as the solution"),
         NotificationKind.MODERATION: _("A moderation decision about your forum activity"),
-    }.get(notification.kind, _("Forum notification")) % {"actor": actor, "title": title}
+    }
+    return subjects.get(notification.kind, _("Forum notification")) % {"actor": actor, "title": title}
 
 
 def notification_emails_send(*, notification_ids: Iterable[str]) -> int:
@@ -281,7 +295,7 @@ def notification_emails_send(*, notification_ids: Iterable[str]) -> int:
     return sent
 
 
-def _email(notification: Notification, *, field: str, connection: Any) -> None:
+def _email(notification: Notification, *, field: str, connection: BaseEmailBackend) -> None:
     with translation.override(settings.LANGUAGE_CODE):
         recipient = notification.recipient
         token = unsubscribe_token(user=recipient, setting=field)
@@ -294,7 +308,8 @@ def _email(notification: Notification, *, field: str, connection: Any) -> None:
             "excerpt": _excerpt(notification.post),
             "settings_url": _absolute(reverse("forum:notification_settings")),
             "unsubscribe_url": unsubscribe_url,
-            "setting_label": NotificationSettings._meta.get_field(field).verbose_name,
+            # every EMAIL_FIELD_BY_KIND value names a concrete BooleanField
+            "setting_label": cast("Field[Any, Any]", NotificationSettings._meta.get_field(field)).verbose_name,
         }
         body = render_to_string("forum/email/notification.txt", context)
         message = EmailMultiAlternatives(

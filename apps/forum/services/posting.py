@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
@@ -122,13 +121,13 @@ def _tags(raw: Iterable[str] | str, *, viewer: ForumViewer) -> list[Tag]:
     return [existing[s] for s in slugs]
 
 
-def _viewer(user: Any) -> ForumViewer:
+def _viewer(user: User) -> ForumViewer:
     from ..selectors.viewer import forum_viewer
 
     return forum_viewer(user)
 
 
-def _publish_or_hold(*, post: Post, prepared: PreparedBody, author: Any) -> None:
+def _publish_or_hold(*, post: Post, prepared: PreparedBody, author: User) -> None:
     if prepared.leaked_key_ids:
         key_leak_handle(post=post, key_ids=prepared.leaked_key_ids, author=author)
     else:
@@ -136,7 +135,7 @@ def _publish_or_hold(*, post: Post, prepared: PreparedBody, author: Any) -> None
 
 
 @transaction.atomic
-def thread_create(*, author: Any, category: Category, title: str, body: str, tags: Iterable[str] | str = ()) -> Thread:
+def thread_create(*, author: User, category: Category, title: str, body: str, tags: Iterable[str] | str = ()) -> Thread:
     """Start a thread with its first post. Raises ``PermissionDenied``, ``InvalidInput``
     or ``PostingLimited``. A post with an API key is created held (see ``keyleak``)."""
     viewer = _viewer(author)
@@ -179,7 +178,7 @@ def thread_create(*, author: Any, category: Category, title: str, body: str, tag
 
 
 @transaction.atomic
-def post_create(*, author: Any, thread: Thread, body: str, reply_to: Post | None = None) -> Post:
+def post_create(*, author: User, thread: Thread, body: str, reply_to: Post | None = None) -> Post:
     """Reply to ``thread`` (optionally to one of its posts). Raises ``PermissionDenied``
     (closed, locked, sanctioned), ``InvalidInput`` or ``PostingLimited``."""
     viewer = _viewer(author)
@@ -225,7 +224,7 @@ def post_create(*, author: Any, thread: Thread, body: str, reply_to: Post | None
 def post_edit(
     *,
     post: Post,
-    editor: Any,
+    editor: User,
     body: str,
     title: str | None = None,
     tags: Iterable[str] | str | None = None,
@@ -236,11 +235,7 @@ def post_edit(
     but must give a reason when it is not theirs (audited, and the author is told)."""
     viewer = _viewer(editor)
     post = Post.objects.select_for_update(of=("self",)).select_related("thread__category").get(pk=post.pk)
-    if not can_edit_post(viewer, post):
-        if viewer.user is not None and viewer.owns(post) and viewer.can_write:
-            raise PermissionDenied(_("The time for editing this post has passed, or the thread is locked."))
-        require_can_write(viewer)
-        raise PermissionDenied(_("You cannot edit this post."))
+    _require_can_edit(viewer, post)
     staff_edit = viewer.is_staff and not viewer.owns(post)
     reason = (reason or "").strip()
     if staff_edit and not reason:
@@ -292,24 +287,7 @@ def post_edit(
     elif prepared.leaked_key_ids:
         key_leak_handle(post=post, key_ids=prepared.leaked_key_ids, author=post.author, already_held=True)
     if staff_edit:
-        audit_record(
-            actor=editor,
-            action="post.edit",
-            target=post,
-            reason=reason,
-            before={"body": old_body, "title": old_title},
-            after={"body": post.body, "title": thread.title},
-        )
-        from .notifications import notify_moderation
-
-        notify_moderation(
-            user=post.author,
-            actor=editor,
-            thread=thread,
-            post=post,
-            message=_("A moderator edited your post in “%(title)s”. Reason: %(reason)s")
-            % {"title": thread.title, "reason": reason},
-        )
+        _staff_edit_record(post=post, editor=editor, reason=reason, old_body=old_body, old_title=old_title)
     added = mentioned_usernames(post.body) - old_names
     if added and post.is_visible and thread.is_visible:
         ids = User.objects.filter(username__in=added, is_active=True).values_list("pk", flat=True)
@@ -322,8 +300,39 @@ def post_edit(
     return post
 
 
+def _require_can_edit(viewer: ForumViewer, post: Post) -> None:
+    if not can_edit_post(viewer, post):
+        if viewer.user is not None and viewer.owns(post) and viewer.can_write:
+            raise PermissionDenied(_("The time for editing this post has passed, or the thread is locked."))
+        require_can_write(viewer)
+        raise PermissionDenied(_("You cannot edit this post."))
+
+
+def _staff_edit_record(*, post: Post, editor: User, reason: str, old_body: str, old_title: str) -> None:
+    """Audit a staff member's edit of someone else's post and tell the author why."""
+    from .notifications import notify_moderation
+
+    thread = post.thread
+    audit_record(
+        actor=editor,
+        action="post.edit",
+        target=post,
+        reason=reason,
+        before={"body": old_body, "title": old_title},
+        after={"body": post.body, "title": thread.title},
+    )
+    notify_moderation(
+        user=post.author,
+        actor=editor,
+        thread=thread,
+        post=post,
+        message=_("A moderator edited your post in “%(title)s”. Reason: %(reason)s")
+        % {"title": thread.title, "reason": reason},
+    )
+
+
 @transaction.atomic
-def post_like(*, post: Post, user: Any) -> bool:
+def post_like(*, post: Post, user: User) -> bool:
     """Like ``post`` once. Returns True if this call added the like."""
     viewer = _viewer(user)
     require_can_write(viewer)
@@ -342,7 +351,7 @@ def post_like(*, post: Post, user: Any) -> bool:
 
 
 @transaction.atomic
-def post_unlike(*, post: Post, user: Any) -> bool:
+def post_unlike(*, post: Post, user: User) -> bool:
     """Take a like back. Returns True if there was one."""
     viewer = _viewer(user)
     require_can_write(viewer)
@@ -356,7 +365,7 @@ def post_unlike(*, post: Post, user: Any) -> bool:
 
 
 @transaction.atomic
-def thread_solution_mark(*, thread: Thread, post: Post, actor: Any) -> Thread:
+def thread_solution_mark(*, thread: Thread, post: Post, actor: User) -> Thread:
     """Mark ``post`` as the answer of a Q&A thread (its author or staff)."""
     viewer = _viewer(actor)
     if not can_mark_solution(viewer, thread, post):
@@ -374,7 +383,7 @@ def thread_solution_mark(*, thread: Thread, post: Post, actor: Any) -> Thread:
 
 
 @transaction.atomic
-def thread_solution_clear(*, thread: Thread, actor: Any) -> Thread:
+def thread_solution_clear(*, thread: Thread, actor: User) -> Thread:
     viewer = _viewer(actor)
     if not can_mark_solution(viewer, thread):
         raise PermissionDenied(_("Only the thread's author or a moderator can choose the solution."))

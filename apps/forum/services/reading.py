@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..models import Thread, ThreadRead
 
+if TYPE_CHECKING:
+    from apps.accounts.models import User
 
-def thread_read_mark(*, user: Any, thread: Thread, number: int, known: int | None = -1) -> None:
+
+def thread_read_mark(*, user: User | None, thread: Thread, number: int, known: int | None = -1) -> None:
     """Record that ``user`` has read ``thread`` up to post ``number`` (never backwards).
 
     ``known`` is the marker already loaded with the thread (None: no row yet; -1: not
     loaded), which saves a query on every page view.
     """
-    if user is None or not getattr(user, "is_authenticated", False) or number <= 0:
+    if user is None or number <= 0:
         return
     if known is None:
         ThreadRead.objects.bulk_create(

@@ -4,7 +4,7 @@ moderator decides; the decision resolves every pending flag on the post at once.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, models, transaction
@@ -32,6 +32,9 @@ from .moderation import (
 from .notifications import notify_moderation
 from .sanctions import user_silence, user_suspend
 
+if TYPE_CHECKING:
+    from apps.accounts.models import User
+
 
 class ReviewDecision(models.TextChoices):
     KEEP = "keep", gettext_lazy("Keep (publish)")
@@ -42,7 +45,7 @@ class ReviewDecision(models.TextChoices):
 
 
 @transaction.atomic
-def flag_create(*, post: Post, flagger: Any, reason: str, text: str = "") -> Flag:
+def flag_create(*, post: Post, flagger: User, reason: str, text: str = "") -> Flag:
     """Flag ``post`` once. When ``FLAGS_TO_HIDE`` members have flagged it and nobody has
     reviewed it, it is hidden until a moderator decides."""
     from ..selectors.viewer import forum_viewer
@@ -102,7 +105,7 @@ def _default_reason(post: Post) -> str:
 
 
 @transaction.atomic
-def review_decide(*, post: Post, moderator: Any, decision: str, reason: str = "", days: int | None = None) -> Post:
+def review_decide(*, post: Post, moderator: User, decision: str, reason: str = "", days: int | None = None) -> Post:
     """Apply a one-click decision from the review queue to a flagged or held post.
 
     keep: publish a held post, un-hide a post hidden by flags, mark the flags as

@@ -4,7 +4,7 @@ when (in the forum and by email); every step is in the audit log."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -19,10 +19,13 @@ from .common import sanction_message
 from .moderation import _required, require_moderator
 from .notifications import notify_moderation
 
+if TYPE_CHECKING:
+    from apps.accounts.models import User
+
 _FIELDS = ["kind", "reason", "starts_at", "ends_at", "lifted_at", "lift_reason"]
 
 
-def _sanction(*, kind: str, user: Any, moderator: Any, reason: str, until: datetime | None) -> Sanction:
+def _sanction(*, kind: str, user: User, moderator: User, reason: str, until: datetime | None) -> Sanction:
     from ..selectors.viewer import forum_viewer
 
     viewer = require_moderator(moderator)
@@ -48,19 +51,19 @@ def _sanction(*, kind: str, user: Any, moderator: Any, reason: str, until: datet
 
 
 @transaction.atomic
-def user_silence(*, user: Any, moderator: Any, reason: str, until: datetime | None) -> Sanction:
+def user_silence(*, user: User, moderator: User, reason: str, until: datetime | None) -> Sanction:
     """Make ``user`` read-only until ``until`` (None: until lifted)."""
     return _sanction(kind=SanctionKind.SILENCE, user=user, moderator=moderator, reason=reason, until=until)
 
 
 @transaction.atomic
-def user_suspend(*, user: Any, moderator: Any, reason: str, until: datetime | None) -> Sanction:
+def user_suspend(*, user: User, moderator: User, reason: str, until: datetime | None) -> Sanction:
     """Suspend ``user`` from the forum until ``until``: they read as a visitor would."""
     return _sanction(kind=SanctionKind.SUSPEND, user=user, moderator=moderator, reason=reason, until=until)
 
 
 @transaction.atomic
-def sanction_lift(*, sanction: Sanction, admin: Any, reason: str) -> Sanction:
+def sanction_lift(*, sanction: Sanction, admin: User, reason: str) -> Sanction:
     """End a sanction early (admins only)."""
     from ..selectors.viewer import forum_viewer
 

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
-from django.core.paginator import Paginator
+from django.forms import ModelChoiceField
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from .. import selectors
-from ..conf import forum_setting
 from ..forms import (
     SLOW_MODE_CHOICES,
     MoveForm,
@@ -23,28 +23,31 @@ from ..forms import (
     SanctionForm,
     SlowModeForm,
 )
-from ..models import PinScope, SubscriptionLevel
+from ..models import Category, PinScope, SubscriptionLevel, Tag, Thread
 from ..permissions import (
-    can_edit_post,
-    can_flag,
+    ForumViewer,
     can_lift_sanction,
-    can_like,
     can_mark_solution,
     can_moderate,
     can_reply,
     can_sanction,
     can_start_thread,
-    can_view_post,
-    edit_deadline,
+)
+from ..selectors.pages import (
+    MEMBER_TABS,
+    member_tab_page,
+    posts_mark_actions,
+    thread_list_page,
+    thread_solution_visible,
 )
 from ..services import thread_read_mark
 from .common import forum_render, viewer_of
 
 LIST_TITLES = {
-    "latest": _("Latest"),
-    "top": _("Top"),
-    "unanswered": _("Unanswered"),
-    "solved": _("Solved"),
+    "latest": gettext_lazy("Latest"),
+    "top": gettext_lazy("Top"),
+    "unanswered": gettext_lazy("Unanswered"),
+    "solved": gettext_lazy("Solved"),
 }
 
 
@@ -55,27 +58,35 @@ def _page_number(request: HttpRequest) -> int:
         return 1
 
 
+def _period(request: HttpRequest) -> str:
+    period = request.GET.get("period", "month")
+    return period if period in selectors.TOP_PERIODS else "month"
+
+
+def _query_without_page(request: HttpRequest) -> str:
+    """The list's query string less ``page``, for the pagination links."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
 def _thread_list_page(
     request: HttpRequest,
     *,
     sort: str,
-    category: Any = None,
-    tag: Any = None,
+    category: Category | None = None,
+    tag: Tag | None = None,
     template: str = "forum/thread_list.html",
     extra: dict[str, Any] | None = None,
 ) -> HttpResponse:
     viewer = viewer_of(request)
-    period = request.GET.get("period", "month")
-    if period not in selectors.TOP_PERIODS:
-        period = "month"
-    threads = selectors.thread_list(viewer=viewer, category=category, tag=tag, sort=sort, period=period)
-    page = Paginator(threads, forum_setting("THREADS_PER_PAGE")).get_page(request.GET.get("page"))
-    selectors.threads_mark_unread(threads=list(page.object_list), viewer=viewer)
-    query = request.GET.copy()
-    query.pop("page", None)
+    period = _period(request)
+    page = thread_list_page(
+        viewer=viewer, category=category, tag=tag, sort=sort, period=period, page_number=request.GET.get("page")
+    )
     context = {
         "nav": sort if category is None and tag is None else "",
-        "query": query.urlencode(),
+        "query": _query_without_page(request),
         "page": page,
         "threads": page.object_list,
         "sort": sort,
@@ -155,20 +166,23 @@ def thread_detail(request: HttpRequest, pk: UUID, slug: str) -> HttpResponse:
         query = f"?{request.GET.urlencode()}" if request.GET else ""
         return redirect(thread.get_absolute_url() + query, permanent=True)
     page = selectors.post_page(viewer=viewer, thread=thread, page=_page_number(request))
-    is_staff = can_moderate(viewer)
-    for post in page.posts:
-        post.can_edit = can_edit_post(viewer, post)
-        post.can_like = can_like(viewer, post)
-        post.can_flag = can_flag(viewer, post) and not getattr(post, "viewer_flagged", False)
-        post.can_solve = can_mark_solution(viewer, thread, post)
-        post.is_solution = thread.solution_id == post.pk
-        post.edit_deadline = edit_deadline(post)
-    if viewer.is_authenticated and page.posts:
-        thread_read_mark(
-            user=viewer.user, thread=thread, number=page.posts[-1].number, known=getattr(thread, "last_read", -1)
-        )
-    reply_form = ReplyForm(initial=_quote_initial(request, viewer, thread))
-    context: dict[str, Any] = {
+    posts_mark_actions(viewer=viewer, thread=thread, posts=page.posts)
+    if page.posts:
+        last_read = getattr(thread, "last_read", -1)
+        thread_read_mark(user=viewer.user, thread=thread, number=page.posts[-1].number, known=last_read)
+    context = {
+        **_thread_context(viewer, thread, page),
+        "reply_form": ReplyForm(initial=_quote_initial(request, viewer, thread)),
+        **(_moderation_forms(thread) if can_moderate(viewer) else {}),
+    }
+    return forum_render(request, "forum/thread.html", context)
+
+
+_ZERO = UUID(int=0)
+
+
+def _thread_context(viewer: ForumViewer, thread: Thread, page: selectors.PostPage) -> dict[str, Any]:
+    return {
         # URL prefixes for the per-post links: one reverse() per page instead of ~12 per post.
         "p_prefix": reverse("forum:post", kwargs={"pk": _ZERO}).removesuffix(f"{_ZERO}/"),
         "u_prefix": reverse("forum:user", kwargs={"username": "-"}).removesuffix("-/"),
@@ -176,38 +190,27 @@ def thread_detail(request: HttpRequest, pk: UUID, slug: str) -> HttpResponse:
         "category": thread.category,
         "page": page,
         "posts": page.posts,
-        "reply_form": reply_form,
         "can_reply": can_reply(viewer, thread),
         "can_solve": can_mark_solution(viewer, thread),
-        "is_staff": is_staff,
+        "is_staff": can_moderate(viewer),
         "levels": SubscriptionLevel,
-        "solution": _visible_solution(viewer, thread),
+        "solution": thread_solution_visible(viewer=viewer, thread=thread),
     }
-    if is_staff:
-        context.update(
-            pin_form=PinForm(initial={"scope": thread.pin or PinScope.CATEGORY}),
-            move_form=MoveForm(initial={"category": thread.category_id}),
-            slow_form=SlowModeForm(initial={"seconds": thread.slow_mode_seconds}),
-            slow_choices=SLOW_MODE_CHOICES,
-        )
-        context["move_form"].fields["category"].queryset = (
-            context["move_form"].fields["category"].queryset.order_by("position", "name")
-        )
-    return forum_render(request, "forum/thread.html", context)
 
 
-_ZERO = UUID(int=0)
+def _moderation_forms(thread: Thread) -> dict[str, Any]:
+    """The staff tools under a thread, filled in with its current settings."""
+    move_form = MoveForm(initial={"category": thread.category_id})
+    cast(ModelChoiceField, move_form.fields["category"]).queryset = Category.objects.order_by("position", "name")
+    return {
+        "pin_form": PinForm(initial={"scope": thread.pin or PinScope.CATEGORY}),
+        "move_form": move_form,
+        "slow_form": SlowModeForm(initial={"seconds": thread.slow_mode_seconds}),
+        "slow_choices": SLOW_MODE_CHOICES,
+    }
 
 
-def _visible_solution(viewer: Any, thread: Any) -> Any:
-    solution = thread.solution if thread.solution_id else None
-    if solution is None:
-        return None
-    solution.thread = thread
-    return solution if can_view_post(viewer, solution) else None
-
-
-def _quote_initial(request: HttpRequest, viewer: Any, thread: Any) -> dict[str, Any]:
+def _quote_initial(request: HttpRequest, viewer: ForumViewer, thread: Thread) -> dict[str, Any]:
     quoted = request.GET.get("quote")
     if not quoted:
         return {}
@@ -257,18 +260,23 @@ def post_history(request: HttpRequest, pk: UUID) -> HttpResponse:
     )
 
 
+def _member_tabs() -> list[tuple[str, str]]:
+    return [
+        ("threads", _("Threads")),
+        ("replies", _("Replies")),
+        ("solutions", _("Solutions")),
+        ("likes", _("Most liked")),
+    ]
+
+
 @require_GET
 def member_detail(request: HttpRequest, username: str) -> HttpResponse:
     viewer = viewer_of(request)
     member = selectors.member_get(username=username)
     tab = request.GET.get("tab", "threads")
-    if tab not in ("threads", "replies", "solutions", "likes"):
+    if tab not in MEMBER_TABS:
         tab = "threads"
-    if tab == "threads":
-        items = selectors.thread_list(viewer=viewer, author=member)
-    else:
-        items = selectors.member_posts(viewer=viewer, member=member, tab=tab)
-    page = Paginator(items, forum_setting("THREADS_PER_PAGE")).get_page(request.GET.get("page"))
+    page = member_tab_page(viewer=viewer, member=member, tab=tab, page_number=request.GET.get("page"))
     member_viewer = selectors.forum_viewer(member) if can_moderate(viewer) else None
     context = {
         "member": member,
@@ -281,11 +289,6 @@ def member_detail(request: HttpRequest, username: str) -> HttpResponse:
         "can_lift": can_lift_sanction(viewer),
         "sanction_form": SanctionForm(),
         "is_self": viewer.id == member.pk,
-        "tabs": [
-            ("threads", _("Threads")),
-            ("replies", _("Replies")),
-            ("solutions", _("Solutions")),
-            ("likes", _("Most liked")),
-        ],
+        "tabs": _member_tabs(),
     }
     return forum_render(request, "forum/member.html", context)

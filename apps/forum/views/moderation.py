@@ -3,8 +3,9 @@ the audit log. Non-staff get 404 for the pages and 403 for the actions."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from django.contrib import messages
@@ -15,6 +16,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import selectors, services
@@ -32,9 +34,12 @@ from ..forms import (
     SplitForm,
     duration_until,
 )
-from ..models import Post, SanctionKind
+from ..models import Post, SanctionKind, Thread
 from ..permissions import can_moderate
 from .common import ACTION_ERRORS, action_failed, forum_render, login_required_response, viewer_of
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 def _form_error(form: Any) -> InvalidInput:
@@ -42,30 +47,30 @@ def _form_error(form: Any) -> InvalidInput:
     return InvalidInput(" ".join(errors) or _("Check the form and try again."))
 
 
-THREAD_ACTIONS = {
-    "lock": (ReasonForm, services.thread_lock, _("The thread is locked.")),
-    "unlock": (ReasonForm, services.thread_unlock, _("The thread is unlocked.")),
-    "close": (ReasonForm, services.thread_close, _("The thread is closed.")),
-    "reopen": (ReasonForm, services.thread_reopen, _("The thread is open again.")),
-    "pin": (PinForm, services.thread_pin, _("The thread is pinned.")),
-    "unpin": (ReasonForm, services.thread_unpin, _("The thread is unpinned.")),
-    "move": (MoveForm, services.thread_move, _("The thread was moved.")),
-    "slow_mode": (SlowModeForm, services.thread_slow_mode_set, _("Slow mode was updated.")),
+THREAD_ACTIONS: dict[str, tuple[type[ReasonForm], Callable[..., Thread], StrOrPromise]] = {
+    "lock": (ReasonForm, services.thread_lock, gettext_lazy("The thread is locked.")),
+    "unlock": (ReasonForm, services.thread_unlock, gettext_lazy("The thread is unlocked.")),
+    "close": (ReasonForm, services.thread_close, gettext_lazy("The thread is closed.")),
+    "reopen": (ReasonForm, services.thread_reopen, gettext_lazy("The thread is open again.")),
+    "pin": (PinForm, services.thread_pin, gettext_lazy("The thread is pinned.")),
+    "unpin": (ReasonForm, services.thread_unpin, gettext_lazy("The thread is unpinned.")),
+    "move": (MoveForm, services.thread_move, gettext_lazy("The thread was moved.")),
+    "slow_mode": (SlowModeForm, services.thread_slow_mode_set, gettext_lazy("Slow mode was updated.")),
 }
 
-POST_ACTIONS = {
-    "hide": (services.post_hide, _("The post is hidden.")),
-    "unhide": (services.post_unhide, _("The post is visible again.")),
-    "delete": (services.post_delete, _("The post is deleted.")),
-    "restore": (services.post_restore, _("The post is restored.")),
-    "release": (services.post_release, _("The post is published.")),
+POST_ACTIONS: dict[str, tuple[Callable[..., Post], StrOrPromise]] = {
+    "hide": (services.post_hide, gettext_lazy("The post is hidden.")),
+    "unhide": (services.post_unhide, gettext_lazy("The post is visible again.")),
+    "delete": (services.post_delete, gettext_lazy("The post is deleted.")),
+    "restore": (services.post_restore, gettext_lazy("The post is restored.")),
+    "release": (services.post_release, gettext_lazy("The post is published.")),
 }
 
 
 @require_POST
 def thread_moderate(request: HttpRequest, pk: UUID, action: str) -> HttpResponse:
     viewer = viewer_of(request)
-    if not viewer.is_authenticated:
+    if viewer.user is None:
         return login_required_response(request)
     thread = selectors.thread_get(viewer=viewer, pk=pk)
     if action not in THREAD_ACTIONS:
@@ -75,7 +80,7 @@ def thread_moderate(request: HttpRequest, pk: UUID, action: str) -> HttpResponse
     if not form.is_valid():
         return action_failed(request, _form_error(form), thread.get_absolute_url())
     try:
-        service(thread=thread, moderator=request.user, **form.cleaned_data)
+        service(thread=thread, moderator=viewer.user, **form.cleaned_data)
     except ACTION_ERRORS as exc:
         return action_failed(request, exc, thread.get_absolute_url())
     messages.success(request, done)
@@ -85,7 +90,7 @@ def thread_moderate(request: HttpRequest, pk: UUID, action: str) -> HttpResponse
 @require_POST
 def post_moderate(request: HttpRequest, pk: UUID, action: str) -> HttpResponse:
     viewer = viewer_of(request)
-    if not viewer.is_authenticated:
+    if viewer.user is None:
         return login_required_response(request)
     post = selectors.post_get(viewer=viewer, pk=pk)
     if action not in POST_ACTIONS:
@@ -94,7 +99,7 @@ def post_moderate(request: HttpRequest, pk: UUID, action: str) -> HttpResponse:
     form = ReasonForm(request.POST)
     form.is_valid()
     try:
-        service(post=post, moderator=request.user, reason=form.cleaned_data.get("reason", ""))
+        service(post=post, moderator=viewer.user, reason=form.cleaned_data.get("reason", ""))
     except ACTION_ERRORS as exc:
         return action_failed(request, exc, post.thread.get_absolute_url())
     messages.success(request, done)
@@ -107,7 +112,7 @@ def post_moderate(request: HttpRequest, pk: UUID, action: str) -> HttpResponse:
 @require_POST
 def thread_split(request: HttpRequest, pk: UUID) -> HttpResponse:
     viewer = viewer_of(request)
-    if not viewer.is_authenticated:
+    if viewer.user is None:
         return login_required_response(request)
     thread = selectors.thread_get(viewer=viewer, pk=pk)
     if not can_moderate(viewer):
@@ -124,7 +129,7 @@ def thread_split(request: HttpRequest, pk: UUID) -> HttpResponse:
             posts=posts,
             title=form.cleaned_data["title"],
             category=form.cleaned_data["category"],
-            moderator=request.user,
+            moderator=viewer.user,
             reason=form.cleaned_data["reason"],
         )
     except ACTION_ERRORS as exc:
@@ -144,7 +149,7 @@ def review(request: HttpRequest) -> HttpResponse:
     posts = list(page.object_list)
     histories = selectors.author_histories(viewer=viewer, posts=posts)
     for post in posts:
-        post.history = histories.get(post.author_id)
+        vars(post)["history"] = histories.get(post.author_id)
     return forum_render(
         request,
         "forum/review.html",
@@ -155,7 +160,7 @@ def review(request: HttpRequest) -> HttpResponse:
 @require_POST
 def review_decide(request: HttpRequest, pk: UUID) -> HttpResponse:
     viewer = viewer_of(request)
-    if not can_moderate(viewer):
+    if viewer.user is None or not can_moderate(viewer):
         raise Http404("staff only")
     post = selectors.post_get(viewer=viewer, pk=pk)
     form = ReviewForm(request.POST)
@@ -165,7 +170,7 @@ def review_decide(request: HttpRequest, pk: UUID) -> HttpResponse:
     try:
         services.review_decide(
             post=post,
-            moderator=request.user,
+            moderator=viewer.user,
             decision=form.cleaned_data["decision"],
             reason=form.cleaned_data["reason"],
             days=int(days) if days else None,
@@ -179,7 +184,7 @@ def review_decide(request: HttpRequest, pk: UUID) -> HttpResponse:
 @require_POST
 def member_sanction(request: HttpRequest, username: str) -> HttpResponse:
     viewer = viewer_of(request)
-    if not can_moderate(viewer):
+    if viewer.user is None or not can_moderate(viewer):
         raise Http404("staff only")
     member = selectors.member_get(username=username)
     url = reverse("forum:user", kwargs={"username": member.username})
@@ -190,7 +195,7 @@ def member_sanction(request: HttpRequest, username: str) -> HttpResponse:
     try:
         service(
             user=member,
-            moderator=request.user,
+            moderator=viewer.user,
             reason=form.cleaned_data["reason"],
             until=duration_until(form.cleaned_data["duration"]),
         )
@@ -215,12 +220,14 @@ def sanctions(request: HttpRequest) -> HttpResponse:
 @require_POST
 def sanction_lift(request: HttpRequest, pk: UUID) -> HttpResponse:
     viewer = viewer_of(request)
+    if viewer.user is None or not can_moderate(viewer):
+        raise Http404("staff only")
     sanction = selectors.sanction_get(viewer=viewer, pk=pk)
     form = LiftForm(request.POST)
     if not form.is_valid():
         return action_failed(request, _form_error(form), reverse("forum:sanctions"))
     try:
-        services.sanction_lift(sanction=sanction, admin=request.user, reason=form.cleaned_data["reason"])
+        services.sanction_lift(sanction=sanction, admin=viewer.user, reason=form.cleaned_data["reason"])
     except ACTION_ERRORS as exc:
         return action_failed(request, exc, reverse("forum:sanctions"))
     messages.success(request, _("The sanction was lifted and the member was told."))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
 from uuid import UUID
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import Field
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -23,10 +25,10 @@ from .common import forum_render, login_required_response, viewer_of
 @require_http_methods(["GET", "POST"])
 def notification_list(request: HttpRequest) -> HttpResponse:
     viewer = viewer_of(request)
-    if not viewer.is_authenticated:
+    if viewer.user is None:
         return login_required_response(request)
     if request.method == "POST":
-        services.notifications_mark_all_read(user=request.user)
+        services.notifications_mark_all_read(user=viewer.user)
         messages.success(request, _("All notifications are marked as read."))
         return redirect("forum:notifications")
     page = Paginator(selectors.notification_list(viewer=viewer), 30).get_page(request.GET.get("page"))
@@ -38,10 +40,10 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def notification_open(request: HttpRequest, pk: UUID) -> HttpResponse:
     viewer = viewer_of(request)
-    if not viewer.is_authenticated:
+    if viewer.user is None:
         return login_required_response(request)
     notification = selectors.notification_get(viewer=viewer, pk=pk)
-    services.notification_mark_read(notification=notification, user=request.user)
+    services.notification_mark_read(notification=notification, user=viewer.user)
     if notification.post is not None:
         return redirect("forum:post", pk=notification.post_id)
     if notification.thread is not None:
@@ -59,13 +61,13 @@ def notification_count(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def notification_settings(request: HttpRequest) -> HttpResponse:
     viewer = viewer_of(request)
-    if not viewer.is_authenticated:
+    if viewer.user is None:
         return login_required_response(request)
     current = selectors.notification_settings_for(viewer=viewer)
     form = NotificationSettingsForm(request.POST or None, instance=current)
     if request.method == "POST" and form.is_valid():
         services.notification_settings_update(
-            user=request.user, **{name: form.cleaned_data[name] for name in NotificationSettingsForm.Meta.fields}
+            user=viewer.user, **{name: form.cleaned_data[name] for name in NotificationSettingsForm.Meta.fields}
         )
         messages.success(request, _("Your notification settings were saved."))
         return redirect("forum:notification_settings")
@@ -85,7 +87,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     if found is None:
         return render(request, "forum/unsubscribe.html", {"invalid": True}, status=400)
     user, setting = found
-    label = NotificationSettings._meta.get_field(setting).verbose_name
+    label = cast("Field[Any, Any]", NotificationSettings._meta.get_field(setting)).verbose_name
     if request.method == "POST":
         services.email_unsubscribe(token=token)
         return render(request, "forum/unsubscribe.html", {"done": True, "label": label, "member": user})

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
@@ -16,12 +17,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from .. import selectors, services
 from ..errors import InvalidInput
 from ..forms import EditForm, FlagForm, ReplyForm, ThreadForm
-from ..models import SubscriptionLevel
-from ..permissions import can_edit_post, can_flag, can_start_thread
+from ..models import Post, SubscriptionLevel
+from ..permissions import can_edit_post, can_flag
+from ..selectors.pages import category_choices_postable
 from .common import ACTION_ERRORS, action_failed, forum_render, login_required_response, viewer_of, wants_json
 
 
-def _held_message(request: HttpRequest, post: Any) -> None:
+def _held_message(request: HttpRequest, post: Post) -> None:
     if post.held_at is not None:
         messages.warning(
             request,
@@ -32,38 +34,34 @@ def _held_message(request: HttpRequest, post: Any) -> None:
         )
 
 
+def _refused(form: forms.Form, exc: Exception) -> None:
+    """Show a service's refusal at the top of the form."""
+    form.add_error(None, getattr(exc, "message", None) or str(exc))
+
+
+def _form_status(request: HttpRequest) -> int:
+    """A form shown again after a POST was not accepted: 400."""
+    return 400 if request.method == "POST" else 200
+
+
 @require_http_methods(["GET", "POST"])
 def thread_new(request: HttpRequest, slug: str | None = None) -> HttpResponse:
     viewer = viewer_of(request)
-    if not viewer.is_authenticated:
+    if viewer.user is None:
         return login_required_response(request)
-    categories = [c for c in selectors.category_choices(viewer=viewer) if can_start_thread(viewer, c)]
-    initial: dict[str, Any] = {}
-    if slug:
-        category = selectors.category_get(viewer=viewer, slug=slug)
-        initial["category"] = category.pk
+    categories = category_choices_postable(viewer=viewer)
+    initial = {"category": selectors.category_get(viewer=viewer, slug=slug).pk} if slug else {}
     form = ThreadForm(request.POST or None, categories=categories, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            thread = services.thread_create(
-                author=request.user,
-                category=form.cleaned_data["category"],
-                title=form.cleaned_data["title"],
-                body=form.cleaned_data["body"],
-                tags=form.cleaned_data["tags"],
-            )
+            thread = services.thread_create(author=viewer.user, **form.cleaned_data)
         except ACTION_ERRORS as exc:
-            form.add_error(None, getattr(exc, "message", None) or str(exc))
+            _refused(form, exc)
         else:
-            first = thread.posts.get(number=1)
-            _held_message(request, first)
+            _held_message(request, thread.posts.get(number=1))
             return redirect(thread.get_absolute_url())
-    return forum_render(
-        request,
-        "forum/thread_form.html",
-        {"form": form, "categories": categories, "sanction_blocks": not viewer.can_write},
-        status=400 if request.method == "POST" else 200,
-    )
+    context = {"form": form, "categories": categories, "sanction_blocks": not viewer.can_write}
+    return forum_render(request, "forum/thread_form.html", context, status=_form_status(request))
 
 
 @require_http_methods(["GET", "POST"])
@@ -72,7 +70,7 @@ def reply(request: HttpRequest, pk: UUID) -> HttpResponse:
     thread = selectors.thread_get(viewer=viewer, pk=pk)
     if request.method == "GET":
         return redirect(thread.get_absolute_url() + "#reply")
-    if not viewer.is_authenticated:
+    if viewer.user is None:
         return login_required_response(request)
     form = ReplyForm(request.POST)
     if form.is_valid():
@@ -81,75 +79,66 @@ def reply(request: HttpRequest, pk: UUID) -> HttpResponse:
             reply_to = selectors.post_get(viewer=viewer, pk=form.cleaned_data["reply_to"])
         try:
             post = services.post_create(
-                author=request.user, thread=thread, body=form.cleaned_data["body"], reply_to=reply_to
+                author=viewer.user, thread=thread, body=form.cleaned_data["body"], reply_to=reply_to
             )
         except ACTION_ERRORS as exc:
-            form.add_error(None, getattr(exc, "message", None) or str(exc))
+            _refused(form, exc)
         else:
             _held_message(request, post)
             return redirect(reverse("forum:post", kwargs={"pk": post.pk}))
     return forum_render(request, "forum/reply_form.html", {"form": form, "thread": thread}, status=400)
 
 
+def _edit_initial(post: Post) -> dict[str, Any]:
+    """The edit form filled in with the post (and, for a first post, the thread's title and tags)."""
+    initial = {"body": post.body}
+    if post.number == 1:
+        initial.update(title=post.thread.title, tags=", ".join(post.thread.tags.values_list("slug", flat=True)))
+    return initial
+
+
 @require_http_methods(["GET", "POST"])
 def post_edit(request: HttpRequest, pk: UUID) -> HttpResponse:
     viewer = viewer_of(request)
-    if not viewer.is_authenticated:
+    if viewer.user is None:
         return login_required_response(request)
     post = selectors.post_get(viewer=viewer, pk=pk)
-    thread = post.thread
     if not can_edit_post(viewer, post):
-        return action_failed(
-            request,
-            InvalidInput(_("You cannot edit this post: the edit window has passed, or the thread is locked.")),
-            post.get_absolute_url(),
-        )
-    initial = {"body": post.body}
-    if post.number == 1:
-        initial.update(title=thread.title, tags=", ".join(thread.tags.values_list("slug", flat=True)))
-    form = EditForm(request.POST or None, initial=initial)
+        refusal = InvalidInput(_("You cannot edit this post: the edit window has passed, or the thread is locked."))
+        return action_failed(request, refusal, post.get_absolute_url())
+    form = EditForm(request.POST or None, initial=_edit_initial(post))
     if request.method == "POST" and form.is_valid():
         try:
-            post = services.post_edit(
-                post=post,
-                editor=request.user,
-                body=form.cleaned_data["body"],
-                title=form.cleaned_data["title"] if post.number == 1 else None,
-                tags=form.cleaned_data["tags"] if post.number == 1 else None,
-                reason=form.cleaned_data["reason"],
-            )
+            # The service keeps the title and tags of a first post only.
+            edited = services.post_edit(post=post, editor=viewer.user, **form.cleaned_data)
         except ACTION_ERRORS as exc:
-            form.add_error(None, getattr(exc, "message", None) or str(exc))
+            _refused(form, exc)
         else:
             messages.success(request, _("Your changes were saved."))
-            _held_message(request, post)
-            return redirect(reverse("forum:post", kwargs={"pk": post.pk}))
-    return forum_render(
-        request,
-        "forum/post_edit.html",
-        {
-            "form": form,
-            "post": post,
-            "thread": thread,
-            "is_first": post.number == 1,
-            "staff_edit": viewer.is_staff and not viewer.owns(post),
-        },
-        status=400 if request.method == "POST" else 200,
-    )
+            _held_message(request, edited)
+            return redirect(reverse("forum:post", kwargs={"pk": edited.pk}))
+    context = {
+        "form": form,
+        "post": post,
+        "thread": post.thread,
+        "is_first": post.number == 1,
+        "staff_edit": viewer.is_staff and not viewer.owns(post),
+    }
+    return forum_render(request, "forum/post_edit.html", context, status=_form_status(request))
 
 
 @require_POST
 def post_like(request: HttpRequest, pk: UUID) -> HttpResponse:
     viewer = viewer_of(request)
-    if not viewer.is_authenticated:
+    if viewer.user is None:
         return login_required_response(request)
     post = selectors.post_get(viewer=viewer, pk=pk)
     try:
         if request.POST.get("action") == "unlike":
-            services.post_unlike(post=post, user=request.user)
+            services.post_unlike(post=post, user=viewer.user)
             liked = False
         else:
-            services.post_like(post=post, user=request.user)
+            services.post_like(post=post, user=viewer.user)
             liked = True
     except ACTION_ERRORS as exc:
         return action_failed(request, exc, post.get_absolute_url())
@@ -161,17 +150,17 @@ def post_like(request: HttpRequest, pk: UUID) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def post_flag(request: HttpRequest, pk: UUID) -> HttpResponse:
     viewer = viewer_of(request)
-    if not viewer.is_authenticated:
+    if viewer.user is None:
         return login_required_response(request)
     post = selectors.post_get(viewer=viewer, pk=pk)
     form = FlagForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             services.flag_create(
-                post=post, flagger=request.user, reason=form.cleaned_data["reason"], text=form.cleaned_data["text"]
+                post=post, flagger=viewer.user, reason=form.cleaned_data["reason"], text=form.cleaned_data["text"]
             )
         except ACTION_ERRORS as exc:
-            form.add_error(None, getattr(exc, "message", None) or str(exc))
+            _refused(form, exc)
         else:
             messages.success(request, _("Thank you. The moderators will review this post."))
             return redirect(reverse("forum:post", kwargs={"pk": post.pk}))
@@ -179,23 +168,23 @@ def post_flag(request: HttpRequest, pk: UUID) -> HttpResponse:
         request,
         "forum/post_flag.html",
         {"form": form, "post": post, "thread": post.thread, "can_flag": can_flag(viewer, post)},
-        status=400 if request.method == "POST" else 200,
+        status=_form_status(request),
     )
 
 
 @require_POST
 def solution(request: HttpRequest, pk: UUID) -> HttpResponse:
     viewer = viewer_of(request)
-    if not viewer.is_authenticated:
+    if viewer.user is None:
         return login_required_response(request)
     thread = selectors.thread_get(viewer=viewer, pk=pk)
     try:
         if request.POST.get("action") == "clear":
-            services.thread_solution_clear(thread=thread, actor=request.user)
+            services.thread_solution_clear(thread=thread, actor=viewer.user)
             messages.success(request, _("The solution mark was removed."))
             return redirect(thread.get_absolute_url())
         post = selectors.post_get(viewer=viewer, pk=UUID(request.POST.get("post", "")))
-        services.thread_solution_mark(thread=thread, post=post, actor=request.user)
+        services.thread_solution_mark(thread=thread, post=post, actor=viewer.user)
     except ValueError:
         return action_failed(request, InvalidInput(_("Choose a reply.")), thread.get_absolute_url())
     except ACTION_ERRORS as exc:
@@ -212,10 +201,10 @@ def _level(request: HttpRequest) -> str | None:
 @require_POST
 def thread_subscribe(request: HttpRequest, pk: UUID) -> HttpResponse:
     viewer = viewer_of(request)
-    if not viewer.is_authenticated:
+    if viewer.user is None:
         return login_required_response(request)
     thread = selectors.thread_get(viewer=viewer, pk=pk)
-    services.subscription_set(user=request.user, thread=thread, level=_level(request))
+    services.subscription_set(user=viewer.user, thread=thread, level=_level(request))
     messages.success(request, _("Your notification setting for this thread was saved."))
     return redirect(thread.get_absolute_url())
 
@@ -223,10 +212,10 @@ def thread_subscribe(request: HttpRequest, pk: UUID) -> HttpResponse:
 @require_POST
 def category_subscribe(request: HttpRequest, slug: str) -> HttpResponse:
     viewer = viewer_of(request)
-    if not viewer.is_authenticated:
+    if viewer.user is None:
         return login_required_response(request)
     category = selectors.category_get(viewer=viewer, slug=slug)
-    services.subscription_set(user=request.user, category=category, level=_level(request))
+    services.subscription_set(user=viewer.user, category=category, level=_level(request))
     messages.success(request, _("Your notification setting for this category was saved."))
     return redirect(category.get_absolute_url())
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..charts import confusion_matrix_svg, training_curve_svg
-from .trainer import quiet_transformers
+from .encoder import quiet_transformers
 
 METRICS_FILE = "metrics.json"
 CONFIG_FILE = "training_config.json"
@@ -99,8 +99,8 @@ def model_card_markdown(
         "| setting | value |",
         "|---|---|",
     ]
-    shown = ("epochs", "batch_size", "lr", "weight_decay", "warmup_ratio", "max_length", "eval_every", "patience")
-    shown += ("freeze_embeddings", "max_minutes", "max_train_examples", "seed", "device")
+    shown: tuple[str, ...] = ("epochs", "batch_size", "lr", "weight_decay", "warmup_ratio", "max_length")
+    shown += ("eval_every", "patience", "freeze_embeddings", "max_minutes", "max_train_examples", "seed", "device")
     lines += [f"| {key} | {hyperparameters.get(key)} |" for key in shown if key in hyperparameters]
     lines += [
         "",

@@ -37,8 +37,9 @@ def encode(tokenizer: Any, texts: Sequence[str], max_length: int) -> Encoded:
             if len(row) > max_length:
                 truncated += 1
                 # The tokenizer keeps its closing special token: cut the text before it.
-                row = row[: max_length - 1] + row[-1:]
-            ids.append(list(row))
+                ids.append(list(row[: max_length - 1] + row[-1:]))
+            else:
+                ids.append(list(row))
     return Encoded(ids=ids, truncated=truncated)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,31 +116,53 @@ class TrainingConfig:
         return config
 
 
+def _as_list(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise TypeError
+    return list(value)
+
+
+def _as_bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError
+    return value
+
+
+def _as_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str) or float(value) != int(value):
+        raise TypeError
+    return int(value)
+
+
+def _as_float(value: Any) -> float:
+    if isinstance(value, bool):
+        raise TypeError
+    return float(value)
+
+
+def _as_str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError
+    return value
+
+
+# By the start of the field's annotation; anything else is text.
+_COERCERS: tuple[tuple[str, Callable[[Any], Any]], ...] = (
+    ("list", _as_list),
+    ("bool", _as_bool),
+    ("int", _as_int),
+    ("float", _as_float),
+)
+
+
 def _coerce(key: str, value: Any, annotation: Any) -> Any:
     kind = str(annotation)
     if value is None:
         if "None" in kind:
             return None
         raise DataError(f"the training parameter {key!r} cannot be empty")
+    coerce = next((function for prefix, function in _COERCERS if kind.startswith(prefix)), _as_str)
     try:
-        if kind.startswith("list"):
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise TypeError
-            return list(value)
-        if kind.startswith("bool"):
-            if not isinstance(value, bool):
-                raise TypeError
-            return value
-        if kind.startswith("int"):
-            if isinstance(value, bool) or not isinstance(value, int | str) or float(value) != int(value):
-                raise TypeError
-            return int(value)
-        if kind.startswith("float"):
-            if isinstance(value, bool):
-                raise TypeError
-            return float(value)
-        if not isinstance(value, str):
-            raise TypeError
-        return value
+        return coerce(value)
     except (TypeError, ValueError):
         raise DataError(f"the training parameter {key!r} has the wrong type: {value!r}") from None

@@ -113,11 +113,12 @@ def read_labeled_file(path: Path | str, *, text_column: str | None = None, label
 def _read_delimited(
     path: Path, content: str, delimiter: str, text_column: str | None, label_column: str | None
 ) -> RawRows:
-    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
-    reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter, quoting=quoting)
-    texts: list[str] = []
-    labels: list[str] = []
-    lines: list[int] = []
+    source = io.StringIO(content, newline="")
+    if delimiter == "\t":  # tab-separated files hold quote characters as plain text
+        reader = csv.reader(source, delimiter=delimiter, quoting=csv.QUOTE_NONE)
+    else:
+        reader = csv.reader(source, delimiter=delimiter, quoting=csv.QUOTE_MINIMAL)
+    rows = RawRows(path=path, texts=[], labels=[], lines=[])
     columns: tuple[int, int] | None = None
     try:
         for row in reader:
@@ -133,10 +134,10 @@ def _read_delimited(
                     f"{path}, line {reader.line_num}: expected at least {max(text_at, label_at) + 1} columns, "
                     f"found {len(row)}"
                 )
-            _append(path, reader.line_num, row[text_at], row[label_at], texts, labels, lines)
+            _append(rows, reader.line_num, row[text_at], row[label_at])
     except csv.Error as exc:
         raise DataError(f"{path}, line {reader.line_num}: {exc}") from None
-    return RawRows(path=path, texts=texts, labels=labels, lines=lines)
+    return rows
 
 
 def _columns(
@@ -179,9 +180,7 @@ def _columns(
 
 
 def _read_jsonl(path: Path, content: str, text_column: str | None, label_column: str | None) -> RawRows:
-    texts: list[str] = []
-    labels: list[str] = []
-    lines: list[int] = []
+    rows = RawRows(path=path, texts=[], labels=[], lines=[])
     keys: tuple[str, str] | None = None
     for number, line in enumerate(content.splitlines(), start=1):
         if not line.strip():
@@ -194,8 +193,8 @@ def _read_jsonl(path: Path, content: str, text_column: str | None, label_column:
             raise DataError(f"{path}, line {number}: expected a JSON object")
         if keys is None:
             keys = (
-                _json_key(path, number, item, text_column, TEXT_ALIASES, "text"),
-                _json_key(path, number, item, label_column, LABEL_ALIASES, "label"),
+                _json_key(path, number, item, requested=text_column, aliases=TEXT_ALIASES, what="text"),
+                _json_key(path, number, item, requested=label_column, aliases=LABEL_ALIASES, what="label"),
             )
         text_key, label_key = keys
         for key in keys:
@@ -206,11 +205,11 @@ def _read_jsonl(path: Path, content: str, text_column: str | None, label_column:
             raise DataError(f"{path}, line {number}: {text_key!r} must be a string")
         if isinstance(label, bool) or not isinstance(label, str | int):
             raise DataError(f"{path}, line {number}: {label_key!r} must be a string or an integer")
-        _append(path, number, text, str(label), texts, labels, lines)
-    return RawRows(path=path, texts=texts, labels=labels, lines=lines)
+        _append(rows, number, text, str(label))
+    return rows
 
 
-def _json_key(path: Path, line: int, item: dict, requested: str | None, aliases: tuple[str, ...], what: str) -> str:
+def _json_key(path: Path, line: int, item: dict, *, requested: str | None, aliases: tuple[str, ...], what: str) -> str:
     if requested is not None:
         if requested not in item:
             raise DataError(f"{path}, line {line}: no field named {requested!r} (fields: {', '.join(item)})")
@@ -221,17 +220,16 @@ def _json_key(path: Path, line: int, item: dict, requested: str | None, aliases:
     raise DataError(f"{path}, line {line}: no {what} field (fields: {', '.join(item)}); pass --{what}-column")
 
 
-def _append(
-    path: Path, line: int, text: str, label: str, texts: list[str], labels: list[str], lines: list[int]
-) -> None:
+def _append(rows: RawRows, line: int, text: str, label: str) -> None:
+    """Add one example to ``rows`` as it is read; raise ``DataError`` if its text or label is blank."""
     text, label = text.strip(), label.strip()
     if not text:
-        raise DataError(f"{path}, line {line}: the text is empty")
+        raise DataError(f"{rows.path}, line {line}: the text is empty")
     if not label:
-        raise DataError(f"{path}, line {line}: the label is empty")
-    texts.append(text)
-    labels.append(label)
-    lines.append(line)
+        raise DataError(f"{rows.path}, line {line}: the label is empty")
+    rows.texts.append(text)
+    rows.labels.append(label)
+    rows.lines.append(line)
 
 
 def resolve_labels(raw: dict[str, RawRows], names: list[str] | None) -> tuple[list[str], dict[str, int]]:

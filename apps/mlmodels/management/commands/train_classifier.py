@@ -92,7 +92,7 @@ class Command(BaseCommand):
         try:
             version = classifier_train(
                 config=config,
-                log=(lambda line: self.stdout.write(line)) if verbose else None,
+                log=self.stdout.write if verbose else None,
                 progress_bar=verbose,
             )
         except DataError as exc:
