@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 
-from apps.inference.models import InferenceJob, JobStatus
+from apps.inference.models import JobStatus
 from apps.inference.services import inference_job_submit, serving_manifest_publish
 from apps.inference.worker import FlushDeadline
 from apps.inference.worker.limits import HARD_LIMIT_EXIT
 
 from ..services import ROOT, celery_worker, worker_env
-from .conftest import make_version
+from .conftest import make_version, wait_rows
 
 
 def test_the_soft_limit_stops_a_flush_blocked_in_a_system_call():
@@ -85,16 +85,6 @@ def test_the_hard_limit_ends_a_process_no_signal_handler_can_reach():
     assert time.monotonic() - started < 25
 
 
-def _wait_row(job_id, predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        row = InferenceJob.objects.get(id=job_id)
-        if predicate(row):
-            return row
-        time.sleep(0.2)
-    raise AssertionError(f"timed out; status {InferenceJob.objects.get(id=job_id).status}")
-
-
 @pytest.mark.worker
 def test_a_flush_past_its_time_limit_is_stopped_redelivered_and_given_up_and_the_worker_serves_on(
     transactional_db, owner, fixed_head_artifact, worker_pair
@@ -117,10 +107,10 @@ def test_a_flush_past_its_time_limit_is_stopped_redelivered_and_given_up_and_the
     env = worker_env(INFERENCE_SOFT_TIME_LIMIT="0.6", INFERENCE_TIME_LIMIT="8", INFERENCE_MAX_ATTEMPTS="2")
     with celery_worker(queues="default,training"), celery_worker(queues="inference", pool="solo", env=env) as worker:
         job = inference_job_submit(owner=owner, model="heavy", inputs=heavy)
-        row = _wait_row(job.id, lambda row: row.status == JobStatus.FAILED, 120)
+        (row,) = wait_rows([job.id], lambda rows: rows[0].status == JobStatus.FAILED, 120)
         # The worker is still the same process, and serves the next job at once.
         light = inference_job_submit(owner=owner, model="light", inputs=["still here"])
-        served = _wait_row(light.id, lambda row: row.status == JobStatus.SUCCEEDED, 60)
+        (served,) = wait_rows([light.id], lambda rows: rows[0].status == JobStatus.SUCCEEDED, 60)
         assert worker["process"].poll() is None
     assert row.error["type"] == "inference_failed"
     assert "outran the time limit 2 times and was given up" in row.error["detail"]

@@ -6,27 +6,16 @@ from __future__ import annotations
 import math
 import os
 import signal
-import time
 
 import pytest
 
-from apps.inference.models import InferenceJob, JobStatus
+from apps.inference.models import JobStatus
 from apps.inference.services import inference_job_outcome, inference_job_submit, inference_job_wait
 
 from ..services import celery_worker, worker_env
-from .conftest import EXPECTED, LABELS, make_version
+from .conftest import EXPECTED, LABELS, make_version, wait_rows
 
 pytestmark = pytest.mark.worker
-
-
-def _wait_rows(ids, predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        jobs = list(InferenceJob.objects.filter(id__in=ids))
-        if predicate(jobs):
-            return jobs
-        time.sleep(0.25)
-    raise AssertionError(f"timed out; statuses: {[j.status for j in InferenceJob.objects.filter(id__in=ids)]}")
 
 
 @pytest.mark.embedded
@@ -44,7 +33,7 @@ def test_a_submitted_job_completes_with_labels_in_order_and_probabilities_summin
         assert result["label"] == "beta"
         assert math.isclose(sum(result["scores"].values()), 1.0, rel_tol=1e-6)
         assert math.isclose(result["scores"]["beta"], EXPECTED["beta"], rel_tol=1e-4)
-    (row,) = _wait_rows([job.id], lambda jobs: jobs[0].status == JobStatus.SUCCEEDED, 30)
+    (row,) = wait_rows([job.id], lambda jobs: jobs[0].status == JobStatus.SUCCEEDED, 30)
     assert row.results == outcome["results"]
     assert row.worker == worker["hostname"]
     assert row.queued_ms is not None
@@ -90,7 +79,7 @@ def test_a_worker_killed_mid_batch_loses_no_job_and_each_completes_once(
         try:
             jobs = [inference_job_submit(owner=owner, model="slow", inputs=[text] * 32) for _ in range(6)]
             ids = [job.id for job in jobs]
-            rows = _wait_rows(ids, lambda rows: any(r.status == JobStatus.RUNNING for r in rows), 60)
+            rows = wait_rows(ids, lambda rows: any(r.status == JobStatus.RUNNING for r in rows), 60)
             taken = {row.id for row in rows if row.status == JobStatus.RUNNING}
             os.kill(doomed["process"].pid, signal.SIGKILL)
             doomed["process"].wait(timeout=10)
@@ -106,7 +95,7 @@ def test_a_worker_killed_mid_batch_loses_no_job_and_each_completes_once(
         # A fresh worker with a short visibility timeout takes the dead worker's messages back.
         env = worker_env(CELERY_VISIBILITY_TIMEOUT="20", INFERENCE_TIME_LIMIT="15")
         with celery_worker(queues="inference", pool="solo", env=env) as rescuer:
-            rows = _wait_rows(ids, lambda rows: all(r.status == JobStatus.SUCCEEDED for r in rows), 150)
+            rows = wait_rows(ids, lambda rows: all(r.status == JobStatus.SUCCEEDED for r in rows), 150)
     for row in rows:
         assert len(row.results) == 32
         assert row.worker == (doomed["hostname"] if row.id in finished else rescuer["hostname"])
