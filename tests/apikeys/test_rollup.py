@@ -1,9 +1,12 @@
 """The daily usage roll-up: UsageRecord rows of one day become one UsageDaily row per key."""
 
 import json
+import threading
+import time as clock
 from datetime import date, datetime, time, timedelta
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.apikeys.models import UsageDaily, UsageRecord
@@ -104,6 +107,52 @@ def test_the_usage_page_reads_rolled_up_days(client, owner):
     html = client.get(f"/account/keys/{key.pk}/usage/").content.decode()
     assert "3 requests in the last 30 days, 3 of them errors" in html
     assert "quota_exceeded: 3" in html
+
+
+def test_a_rollup_of_the_same_day_that_commits_first_makes_the_other_redo_its_rows(transactional_db, owner):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite lets one writer in at a time, so two roll-ups never overlap there")
+    key, _ = make_key(owner)
+    _record(key, at=_at(DAY, 12))
+    _record(key, at=_at(DAY, 13), status=500, error="internal")
+    written, release = threading.Event(), threading.Event()
+    outcomes: dict[str, object] = {}
+
+    def run(name: str, *, hold: bool) -> None:
+        try:
+            with transaction.atomic():
+                outcomes[name] = usage_daily_rollup(day=DAY)
+                if hold:  # written but not committed yet
+                    written.set()
+                    release.wait(120)
+        except Exception as exc:  # reported by the assertions below
+            outcomes[name] = exc
+        finally:
+            written.set()
+            connection.close()
+
+    first = threading.Thread(target=run, args=("first",), kwargs={"hold": True})
+    first.start()
+    written.wait(120)
+    second = threading.Thread(target=run, args=("second",), kwargs={"hold": False})
+    second.start()
+    # The second run's insert waits for the first's uncommitted row; commit the first then.
+    deadline = clock.monotonic() + 120  # a guard against a hang, not a speed check
+    with connection.cursor() as cursor:
+        while second.is_alive() and clock.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                break
+            clock.sleep(0.05)
+    assert second.is_alive(), outcomes
+    release.set()
+    first.join(120)
+    second.join(120)
+    assert outcomes == {"first": 1, "second": 1}
+    row = UsageDaily.objects.get()
+    assert (row.key_id, row.day, row.requests, row.errors) == (key.pk, DAY, 2, {"internal": 1})
 
 
 @pytest.mark.worker

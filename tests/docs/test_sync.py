@@ -144,3 +144,68 @@ def test_the_demo_loader_syncs_the_content(db, settings):
     demo.load(stdout=out)
     assert "0 created, 0 updated, 0 deleted" in out.getvalue().splitlines()[-1]
     assert Page.objects.filter(slug="quickstart", language="zh-hans").exists()
+
+
+def _links_page(tree, line: str) -> None:
+    write(
+        tree,
+        "en/docs/links.md",
+        f"""
+        ---
+        title: Links
+        section: api
+        ---
+        ## Details
+
+        {line}
+        """,
+    )
+
+
+def test_links_out_of_the_site_to_the_api_to_site_pages_and_within_the_page_are_kept(tree, sync):
+    _links_page(
+        tree,
+        "[Site](https://example.com/), [mail](mailto:help@example.com), [up](#details), "
+        "[models](/api/v1/models#list), [forum](/forum/)",
+    )
+    sync(tree)
+    html = Page.objects.get(slug="links").html
+    for href in ("https://example.com/", "mailto:help@example.com", "#details", "/api/v1/models#list", "/forum/"):
+        assert f'href="{href}"' in html
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("![Logo](https://example.com/logo.png)", "images must be files in content/, not https://example.com/logo.png"),
+        ("[Up](#nowhere)", "broken link: content/en/docs/links.md has no heading with the id #nowhere"),
+        ("[Out](../../../outside.md)", "the link '../../../outside.md' leaves the content directory"),
+        ("![Guide](guide.md)", "'guide.md' is not an image (.gif, .jpeg, .jpg, .png, .svg, .webp)"),
+        ("[Notes](../../images/notes.txt)", "link to the page's .md file, not '../../images/notes.txt'"),
+        ("[Chinese](../../zh-hans/docs/guide.md)", "'../../zh-hans/docs/guide.md' is a page in another language"),
+        ("[Guide](/docs/guide/)", "link to docs and tutorials by their .md file, not '/docs/guide/'"),
+    ],
+)
+def test_a_link_the_site_cannot_serve_fails_the_sync_with_file_line_and_reason(tree, sync, line, message):
+    _links_page(tree, line)
+    with pytest.raises(ContentError) as caught:
+        sync(tree)
+    assert str(caught.value) == f"content/en/docs/links.md:7: {message}"
+    assert not Page.objects.exists()
+
+
+def test_a_lesson_needs_its_course_and_a_translation_needs_its_english_page(tree, sync):
+    lesson = write(tree, "en/tutorials/orphan/first.md", "---\ntitle: First\n---\nBody.\n")
+    with pytest.raises(ContentError) as caught:
+        sync(tree)
+    expected = "the lesson's course has no index.md (tutorials/orphan/index.md)"
+    assert str(caught.value) == f"content/en/tutorials/orphan/first.md:1: {expected}"
+    lesson.unlink()
+    write(tree, "zh-hans/docs/only-here.md", "---\ntitle: 仅此一页\nsection: api\n---\n正文。\n")
+    with pytest.raises(ContentError) as caught:
+        sync(tree)
+    assert (
+        str(caught.value)
+        == "content/zh-hans/docs/only-here.md:1: a translation needs the English page at the same path"
+    )
+    assert not Page.objects.exists()

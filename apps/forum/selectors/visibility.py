@@ -37,26 +37,6 @@ def thread_listed_q(viewer: ForumViewer, prefix: str = "") -> Q:
     return thread_visible_q(viewer, prefix) & Q(**{f"{prefix}deleted_at__isnull": True})
 
 
-def post_visible_q(viewer: ForumViewer, prefix: str = "") -> Q:
-    """Posts ``viewer`` may see (see ``permissions.can_view_post``)."""
-    q = thread_visible_q(viewer, f"{prefix}thread__")
-    if viewer.is_staff:
-        return q
-    visible = _public(prefix)
-    if viewer.is_authenticated:
-        visible |= Q(**{f"{prefix}author_id": viewer.id, f"{prefix}deleted_at__isnull": True})
-    return q & visible
-
-
-def post_public_q(prefix: str = "") -> Q:
-    """Posts anyone may see: published, in a public category, in a published thread."""
-    return (
-        _public(prefix)
-        & _public(f"{prefix}thread__")
-        & Q(**{f"{prefix}thread__category__read_access": Access.EVERYONE})
-    )
-
-
 def notification_public_q() -> Q:
     """Notifications whose post and thread anyone may see. Moderation notices are about the
     recipient's own content or account and are always shown to them."""

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import models
 
-from ..models import AuditLogEntry, Post, Sanction, Thread
+from ..models import AuditLogEntry, Post, Thread
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
@@ -21,8 +21,6 @@ def _target(target: Any) -> tuple[str, str, str]:
         return "thread", str(target.pk), target.title[:200]
     if isinstance(target, Post):
         return "post", str(target.pk), f"{target.thread.title[:180]} #{target.number}"
-    if isinstance(target, Sanction):
-        return "sanction", str(target.pk), f"{target.kind} {target.user.username}"[:200]
     if isinstance(target, AbstractBaseUser):
         return "user", str(target.pk), target.get_username()[:200]
     if isinstance(target, models.Model):

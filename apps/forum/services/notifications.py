@@ -108,7 +108,7 @@ def _watchers_wanted(post: Post) -> dict[Any, str]:
             _want(wanted, user_id, NotificationKind.REPLY)
     if post.number == 1:
         for user_id, level in category_levels.items():
-            if level == SubscriptionLevel.WATCHING and user_id not in muted_thread:
+            if level == SubscriptionLevel.WATCHING:
                 _want(wanted, user_id, NotificationKind.NEW_THREAD)
     if post.reply_to is not None and post.reply_to.author_id:
         _want(wanted, post.reply_to.author_id, NotificationKind.REPLY)
