@@ -152,6 +152,13 @@ else:
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Rendered forum posts and rows (apps/forum/fragments.py), addressed by their content and
+    # shared by every process; without Redis each process keeps only its own, in memory.
+    CACHES["fragments"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "fragments",
+    }
 else:
     # A file cache rather than local memory: the web server and the worker must agree on
     # what is cached (worker heartbeats, rate-limit windows).
@@ -184,6 +191,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     _default_result_backend = f"file://{VAR_DIR / 'celery' / 'results'}"
     (VAR_DIR / "celery" / "results").mkdir(parents=True, exist_ok=True)
 else:
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        # kombu's Redis transport, with one client object per channel rather than one
+        # per command (apps/core/redis_transport.py).
+        CELERY_BROKER_TRANSPORT = "apps.core.redis_transport:Transport"
     # The same visibility timeout for the broker and the result store, so that a job
     # redelivered after a worker dies is not also waiting on a result that expired.
     CELERY_BROKER_TRANSPORT_OPTIONS = {

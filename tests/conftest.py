@@ -31,15 +31,18 @@ def _services_configuration(django_db_setup: None, django_db_blocker: Any) -> No
 @pytest.fixture(autouse=True)
 def _fresh_state() -> Iterator[None]:
     # Rate-limit windows and heartbeats live in the cache, jobs in flight beside the
-    # results; each test starts clean, and in English (a request to a /zh-hans/ page
-    # leaves Chinese active in this thread).
+    # results, copies of keys and serving versions in each process; each test starts
+    # clean, and in English (a request to a /zh-hans/ page leaves Chinese active in this
+    # thread).
     from django.core.cache import cache
     from django.utils import translation
 
+    from apps.core import hotcache
     from apps.inference.inflight import KEY_PREFIX, counts_in_redis
     from apps.inference.tasks import classify
 
     cache.clear()
+    hotcache.clear_all()
     if counts_in_redis():
         client = classify.backend.client
         stale = list(client.scan_iter(match=KEY_PREFIX + "*", count=1000))

@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.core.errors import ApiKeyExpired, ApiKeyInvalid, ApiKeyRevoked
+from apps.core.hotcache import HotCache, bump
 
 from . import keyformat
 from .limits import quota_carry_over
@@ -38,6 +39,9 @@ def key_hash(raw: str) -> str:
 
 
 def key_event_record(*, key: APIKey | None, actor: Any, action: str, ip: str | None = None, **details: Any) -> KeyEvent:
+    """Note a change to ``key``; every process drops its copy of it (``_KEYS``) once the
+    change commits, whether it was written by ``save`` or by ``QuerySet.update``."""
+    bump()
     return KeyEvent.objects.create(
         key=key,
         key_prefix=key.prefix if key else "",
@@ -221,8 +225,7 @@ def apikey_authenticate(*, raw: str, ip: str | None = None) -> APIKey:
     parsed = keyformat.parse(raw)
     if parsed is None:
         raise ApiKeyInvalid("This is not a valid API key.")
-    # key_id is unique: no ORDER BY or LIMIT to build and run on every call.
-    key = next(iter(APIKey.objects.select_related("plan", "owner").filter(key_id=parsed.key_id).order_by()), None)
+    key = _KEYS.get(parsed.key_id, lambda: _key_load(parsed.key_id))
     candidate = key_hash(parsed.raw)
     stored = key.hashed_key if key and key.hashed_key else "0" * 64
     if not hmac.compare_digest(candidate, stored) or key is None:
@@ -236,7 +239,19 @@ def apikey_authenticate(*, raw: str, ip: str | None = None) -> APIKey:
         raise ApiKeyRevoked("The owner of this API key is no longer active.")
     if key.last_used_at is None or key.last_used_at < now - LAST_USED_EVERY:
         APIKey.objects.filter(pk=key.pk).update(last_used_at=now, last_used_ip=ip)
+        key.last_used_at, key.last_used_ip = now, ip  # the cached copy too: no bump needed
     return key
+
+
+# Keys by key_id with their plan and owner, as of the current generation: any change to a
+# key, plan or user makes every copy stale at once (``apps.core.hotcache``; the signals
+# are connected in apps.py, and ``key_event_record`` bumps after every key change).
+_KEYS = HotCache()
+
+
+def _key_load(key_id: str) -> APIKey | None:
+    # key_id is unique: no ORDER BY or LIMIT to build and run on every call.
+    return next(iter(APIKey.objects.select_related("plan", "owner").filter(key_id=key_id).order_by()), None)
 
 
 def key_request_create(*, user: Any, plan: Plan, reason: str) -> KeyRequest:

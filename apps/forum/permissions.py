@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from django.utils import timezone
@@ -37,7 +38,9 @@ class ForumViewer:
     def is_authenticated(self) -> bool:
         return self.user is not None
 
-    @property
+    # Cached: ``user`` is usually ``request.user``, a lazy proxy that costs a call per
+    # attribute, and a thread page asks these of every post.
+    @cached_property
     def id(self) -> Any:
         return self.user.pk if self.user is not None else None
 
@@ -61,7 +64,7 @@ class ForumViewer:
     def is_silenced(self) -> bool:
         return self.silence is not None
 
-    @property
+    @cached_property
     def can_write(self) -> bool:
         """May post, reply, edit, like and flag at all (before object rules)."""
         return self.user is not None and self.user.is_active and not self.is_silenced and not self.is_suspended
@@ -74,7 +77,7 @@ class ForumViewer:
         return self.user.date_joined > timezone.now() - timedelta(hours=forum_setting("NEW_USER_HOURS"))
 
     def owns(self, obj: Thread | Post) -> bool:
-        return self.user is not None and obj.author_id == self.user.pk
+        return self.user is not None and obj.author_id == self.id
 
 
 ANONYMOUS = ForumViewer()

@@ -335,6 +335,23 @@ def model_allowed(*, model: str, anonymous: bool, key: APIKey | None) -> None:
         raise ModelNotAllowed(f"This key may only use: {', '.join(key.allowed_models)}.")
 
 
+class JobQuery(serializers.Serializer[Any]):
+    """The query string of GET /jobs/{id} (other parameters are ignored, as caches and
+    proxies add their own)."""
+
+    wait = serializers.FloatField(
+        min_value=0,
+        max_value=MAX_WAIT,
+        default=0,
+        required=False,
+        help_text=(
+            f"Seconds (0-{MAX_WAIT}, fractions allowed) to hold the request open while the job is queued or "
+            "running: the answer comes as soon as the job finishes, else when the wait runs out. "
+            "Default 0: answer at once."
+        ),
+    )
+
+
 class JobAPI(PortalAPIView):
     required_scope = "jobs:read"
     usage_endpoint = "GET /jobs/{id}"
@@ -346,13 +363,31 @@ class JobAPI(PortalAPIView):
 
     @extend_schema(
         summary="A job you submitted",
-        responses={200: JobSerializer, 202: PendingSerializer, **problems(401, 403, 404, 429)},
+        description=(
+            "200 with the results once the job finished, else 202 with where it stands (`queue`, and "
+            "`worker` and `batch_size` while it runs). With `wait` the request is held open until the job "
+            "finishes or `wait` seconds pass, whichever comes first: one request instead of a polling loop, "
+            "and the result as soon as it exists."
+        ),
+        parameters=[JobQuery],
+        responses={200: JobSerializer, 202: PendingSerializer, **problems(400, 401, 403, 404, 429)},
     )
     def get(self, request: Request, job_id: str) -> Response:
+        query = JobQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        wait: float = query.validated_data["wait"]
         if request.user.is_authenticated:
             job = job_get_visible(job_id=job_id, viewer=request.user)
         else:
             job = _anonymous_job_get(request, job_id)
-        outcome = inference_job_outcome(job=job) if job.status in OPEN_STATUSES else None
+        outcome = None
+        if job.status in OPEN_STATUSES:
+            outcome = inference_job_wait(job=job, timeout=wait) if wait > 0 else inference_job_outcome(job=job)
+            if outcome is None and wait > 0:
+                # Where the job stands now (running, on which worker), not when the wait began.
+                try:
+                    job.refresh_from_db(from_queryset=InferenceJob.objects.select_related("model_version__model"))
+                except InferenceJob.DoesNotExist:
+                    raise NotFound("No job has this id.") from None
         body, status = job_json(job, outcome, request)
         return Response(body, status=status)

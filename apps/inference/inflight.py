@@ -19,8 +19,9 @@ fault. So the count lives where the outcome is stored.
 
 from __future__ import annotations
 
+import functools
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -70,25 +71,25 @@ def counts_in_redis() -> bool:
     return _redis_client() is not None
 
 
-def inflight_acquire(*, subject: str, job_id: str, limit: int, open_jobs: QuerySet[Any]) -> bool:
+def inflight_acquire(*, subject: str, job_id: str, limit: int, open_jobs: Callable[[], QuerySet[Any]]) -> bool:
     """Count ``job_id`` as in flight for ``subject`` if fewer than ``limit`` are; returns
     whether it was counted.
 
-    ``open_jobs`` is the subject's open job rows, read only without Redis; call this
+    ``open_jobs()`` gives the subject's open job rows, built and read only without Redis; call this
     inside the transaction that writes the new job's row. Redis errors propagate (the
     API answers 503).
     """
     client = _redis_client()
     if client is not None:
-        script = client.register_script(_ACQUIRE)
-        return bool(script(keys=[key_for(subject)], args=[limit, IN_FLIGHT_SECONDS, job_id]))
+        return bool(_acquire_script(client)(keys=[key_for(subject)], args=[limit, IN_FLIGHT_SECONDS, job_id]))
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [zlib.crc32(subject.encode())])
     since = timezone.now() - timedelta(seconds=IN_FLIGHT_SECONDS)
     ids = [
         str(i)
-        for i in open_jobs.filter(queued_at__gte=since)
+        for i in open_jobs()
+        .filter(queued_at__gte=since)
         .order_by("-queued_at")[:FALLBACK_ROWS]
         .values_list("id", flat=True)
     ]
@@ -97,6 +98,12 @@ def inflight_acquire(*, subject: str, job_id: str, limit: int, open_jobs: QueryS
     backend = _backend()
     pending = [job for job in ids if backend.get_task_meta(job).get("status") not in ("SUCCESS", "FAILURE")]
     return len(pending) < limit
+
+
+@functools.cache
+def _acquire_script(client: Any) -> Any:
+    """The registered script, once per client (it hashes the source when built)."""
+    return client.register_script(_ACQUIRE)
 
 
 def inflight_release(*, subject: str, job_ids: Iterable[str]) -> None:

@@ -7,8 +7,10 @@ redelivered or duplicated report changes nothing: a job finishes once.
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, QuerySet, Value
+from django.db.models import Case, F, Field, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
@@ -203,7 +205,7 @@ def inference_classify(
             )
             if idempotency_key:
                 idempotency_record_create(subject=payer.subject, key=idempotency_key, body_hash=body_hash, job=job)
-            others = payer.open_jobs().exclude(id=job_id)
+            others = functools.partial(_open_jobs_except, payer, job_id)  # read only without Redis
             if not inflight_acquire(subject=payer.subject, job_id=str(job_id), limit=limit, open_jobs=others):
                 raise ConcurrencyLimited(f"At most {limit} jobs may be in flight; wait for one to finish.")
             if charge is not None:
@@ -229,6 +231,10 @@ def inference_classify(
         _free_slot(payer=payer, job_id=job_id)
         raise
     return job
+
+
+def _open_jobs_except(payer: Payer, job_id: uuid.UUID) -> QuerySet[InferenceJob]:
+    return payer.open_jobs().exclude(id=job_id)
 
 
 def _release_unqueued(*, payer: Payer, job_id: uuid.UUID, amount: int, committed: bool) -> None:
@@ -257,39 +263,63 @@ def inference_jobs_record(*, outcomes: list[dict[str, Any]]) -> int:
 
     An outcome is ``{"job_id", "status": "running"|"succeeded"|"failed", "worker",
     "batch_size", "attempt", "started_at", "finished_at"?, "inference_ms"?, "results"?,
-    "error"?}`` with epoch-second times. Reports about finished jobs are ignored.
+    "error"?}`` with epoch-second times. Reports about finished jobs are ignored, and of
+    two outcomes of one job in ``outcomes`` the first finished one counts (a "running"
+    report only where none finished). Two UPDATE statements at most, whatever the number
+    of outcomes: one for jobs now running, one for jobs now finished.
     """
+    running: dict[str, dict[str, Any]] = {}
+    finished: dict[str, dict[str, Any]] = {}
+    for outcome in outcomes:
+        if outcome["status"] in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+            finished.setdefault(outcome["job_id"], outcome)
+        elif outcome["status"] == JobStatus.RUNNING:
+            running[outcome["job_id"]] = outcome
+        else:
+            logger.warning("ignored outcome with status %r", outcome["status"])
+    running = {job_id: o for job_id, o in running.items() if job_id not in finished}
     changed = 0
     with transaction.atomic():
-        for outcome in outcomes:
-            open_job = InferenceJob.objects.filter(id=outcome["job_id"], status__in=OPEN_STATUSES)
-            common: dict[str, Any] = {
-                "worker": outcome.get("worker", ""),
-                "batch_size": outcome.get("batch_size"),
-                "attempts": Greatest(F("attempts"), Value(outcome.get("attempt", 1))),
-            }
-            if started := _when(outcome.get("started_at")):
-                common["started_at"] = Coalesce(F("started_at"), Value(started))
-            if outcome["status"] == JobStatus.RUNNING:
-                changed += open_job.update(status=JobStatus.RUNNING, **common)
-            elif outcome["status"] == JobStatus.SUCCEEDED:
-                changed += open_job.update(
-                    status=JobStatus.SUCCEEDED,
-                    results=outcome["results"],
-                    inference_ms=outcome.get("inference_ms"),
-                    finished_at=_when(outcome.get("finished_at")),
-                    **common,
-                )
-            elif outcome["status"] == JobStatus.FAILED:
-                changed += open_job.update(
-                    status=JobStatus.FAILED,
-                    error=outcome["error"],
-                    finished_at=_when(outcome.get("finished_at")),
-                    **common,
-                )
-            else:
-                logger.warning("ignored outcome with status %r", outcome["status"])
+        if running:
+            changed += _open_jobs_update(running, status=lambda _o: JobStatus.RUNNING, finished=False)
+        if finished:
+            changed += _open_jobs_update(finished, status=lambda o: o["status"], finished=True)
     return changed
+
+
+def _open_jobs_update(
+    outcomes: dict[str, dict[str, Any]], *, status: Callable[[dict[str, Any]], str], finished: bool
+) -> int:
+    """One UPDATE of the still-open rows among ``outcomes``' jobs: each column a CASE on
+    the job id, keeping the column as it is for a job whose outcome does not set it."""
+    values: dict[str, dict[str, Any]] = defaultdict(dict)
+    for job_id, outcome in outcomes.items():
+        values["status"][job_id] = Value(status(outcome))
+        values["worker"][job_id] = Value(outcome.get("worker", ""))
+        values["batch_size"][job_id] = Value(outcome.get("batch_size"))
+        values["attempts"][job_id] = Greatest(F("attempts"), Value(outcome.get("attempt", 1)))
+        if started := _when(outcome.get("started_at")):
+            values["started_at"][job_id] = Coalesce(F("started_at"), Value(started))
+        if finished:
+            values["finished_at"][job_id] = Value(_when(outcome.get("finished_at")))
+        if outcome["status"] == JobStatus.SUCCEEDED:
+            values["results"][job_id] = Value(outcome["results"])
+            values["inference_ms"][job_id] = Value(outcome.get("inference_ms"))
+        elif outcome["status"] == JobStatus.FAILED:
+            values["error"][job_id] = Value(outcome["error"])
+    columns = {}
+    for name, by_job in values.items():
+        field = InferenceJob._meta.get_field(name)
+        assert isinstance(field, Field)  # a column of the table, not a relation's reverse
+        whens = [When(id=job_id, then=_typed(expression, field)) for job_id, expression in by_job.items()]
+        columns[name] = Case(*whens, default=F(name), output_field=field)
+    return InferenceJob.objects.filter(id__in=list(outcomes), status__in=OPEN_STATUSES).update(**columns)
+
+
+def _typed(expression: Any, field: Field[Any, Any]) -> Any:
+    if isinstance(expression, Value):
+        return Value(expression.value, output_field=field)
+    return expression
 
 
 # Open rows older than this are compared with the result backend on each reconcile: by

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import QuerySet
 
 from apps.core.errors import ModelNotFound, ModelRetired
+from apps.core.hotcache import HotCache
 
 from .models import SERVING_STATUSES, MLModel, ModelVersion, VersionStatus
 
@@ -33,11 +34,22 @@ def version_serving_pick(versions: Iterable[ModelVersion]) -> ModelVersion | Non
 def model_version_serving(*, slug: str, version: int | None = None, for_queue: bool = False) -> ModelVersion:
     """The version that answers requests for ``slug`` (``version_serving_pick``); or exactly
     ``version`` when given. ``for_queue`` loads only what a queue message needs
-    (``version_message``).
+    (``version_message``), from a per-process copy that any change to a model or version
+    makes stale at once (``apps.core.hotcache``): a classify call runs no SQL for it.
 
     Raises ``ModelNotFound`` when nothing public exists under that id (drafts are private)
     and ``ModelRetired`` when its versions were all retired.
     """
+    if for_queue:
+        return _SERVING.get((slug, version), lambda: _serving_load(slug=slug, version=version, for_queue=True))
+    return _serving_load(slug=slug, version=version, for_queue=False)
+
+
+# Serving versions for the queue by (slug, version); see apps.py for what makes them stale.
+_SERVING = HotCache()
+
+
+def _serving_load(*, slug: str, version: int | None, for_queue: bool) -> ModelVersion:
     versions = ModelVersion.objects.select_related("model").filter(model__slug=slug).exclude(status=VersionStatus.DRAFT)
     if for_queue:
         versions = versions.only(*QUEUE_FIELDS)

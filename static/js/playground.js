@@ -3,9 +3,11 @@
  * apps/playground/static/playground/). No dependencies, nothing global.
  *
  * A thin client of the public API, used as any program would use it: POST
- * /api/v1/classify with wait=0, then GET /api/v1/jobs/{id} with backoff (no busy loop)
- * until the job is done. The session cookie and the X-CSRFToken header stand in for an
- * API key; the same plan limits apply. History and sharing use /playground/api/runs/.
+ * /api/v1/classify with wait=0 (the answer says at once where the job stands), then
+ * GET /api/v1/jobs/{id}?wait=... (the server answers the moment the job finishes, or
+ * after the wait with where it stands now) until the job is done. The session cookie and
+ * the X-CSRFToken header stand in for an API key; the same plan limits apply. History and
+ * sharing use /playground/api/runs/.
  *
  * The page hands over its data in two JSON blocks (never executed, so the CSP allows them):
  *   #playground-config   models, limits, URLs, who is looking, inputs from the query string
@@ -16,11 +18,19 @@ import { initHistory } from "../playground/history.js";
 import { exportData, renderResults, renderTiming } from "../playground/results.js";
 import { announce, api, button, chars, link, make, translator } from "../playground/util.js";
 
-const POLL_FIRST_MS = 300;
+// Each GET holds a server thread for up to LONG_POLL_S while the job runs, so the result
+// shows the moment it exists and the status refreshes every LONG_POLL_S. Only while a
+// result is near: for LONG_POLL_FOR_MS, in a visible tab, with a worker online; otherwise
+// plain GETs with backoff, which hold nothing between them.
+const LONG_POLL_S = 2;
+const LONG_POLL_FOR_MS = 30 * 1000;
+const POLL_FIRST_MS = 1000;
 const POLL_GROWTH = 1.6;
 const POLL_MAX_MS = 5000;
 const POLL_HIDDEN_MS = 10000; // a background tab checks rarely
 const GIVE_UP_MS = 5 * 60 * 1000;
+// A job that finishes within this shows its result without a flash of "Queued".
+const PENDING_GRACE_MS = 150;
 
 const root = document.querySelector("[data-playground]");
 if (root && document.getElementById("pg-form")) {
@@ -348,18 +358,42 @@ function start(root) {
     return { key: "queued", text: t("status_queued", { model: name }), detail: `${ahead} · ${online} · ${waited}` };
   }
 
+  /* Whether the next GET should wait on the server: see LONG_POLL_S. A job queued with
+   * no worker online will not finish soon (it still ends when the plain polls see it). */
+  function longPoll(stands, started) {
+    const queue = stands && stands.queue;
+    const noWorker = stands && stands.status === "queued" && queue && !queue.workers_online;
+    return !document.hidden && !noWorker && Date.now() - started < LONG_POLL_FOR_MS;
+  }
+
   /* Resolves with {job} when finished, {problem} on an error, {gaveUp} after GIVE_UP_MS,
-   * or null when a newer run replaced this one. */
-  function poll(side, generation, onPending) {
+   * or null when a newer run replaced this one. ``stands`` is the job's last pending body. */
+  function poll(side, generation, onPending, stands) {
     return new Promise((resolve) => {
       let delay = POLL_FIRST_MS;
       const started = Date.now();
+      // Plain GETs back off; a long poll asks again at once, as it waited on the server
+      // (at least LONG_POLL_S a round, should the server answer sooner).
+      const schedule = (minimum) => {
+        let pause = minimum;
+        if (!longPoll(stands, started)) {
+          pause = Math.max(pause, delay);
+          delay = Math.min(Math.round(delay * POLL_GROWTH), POLL_MAX_MS);
+        }
+        window.setTimeout(tick, document.hidden ? Math.max(pause, POLL_HIDDEN_MS) : pause);
+      };
       const tick = async () => {
         if (generation !== state.generation) {
           resolve(null);
           return;
         }
-        const response = await api("GET", side.url);
+        const url = new URL(side.url, window.location.href);
+        const held = longPoll(stands, started);
+        if (held) {
+          url.searchParams.set("wait", String(LONG_POLL_S));
+        }
+        const asked = Date.now();
+        const response = await api("GET", url.href);
         if (generation !== state.generation) {
           resolve(null);
           return;
@@ -368,22 +402,26 @@ function start(root) {
           resolve({ job: response.body });
           return;
         }
+        let minimum = 0;
         if (response.status === 202) {
+          stands = response.body;
           onPending(response.body, started);
+          minimum = held ? Math.max(LONG_POLL_S * 1000 - (Date.now() - asked), 0) : 0;
         } else if (response.status === 429) {
-          delay = Math.max(delay, (parseInt(response.headers.get("Retry-After"), 10) || 5) * 1000);
-        } else if (response.status !== 0) { // status 0: the network blinked; try again later
+          minimum = (parseInt(response.headers.get("Retry-After"), 10) || 5) * 1000;
+        } else if (response.status !== 0) {
           resolve({ problem: response });
           return;
+        } else {
+          minimum = delay; // status 0: the network blinked; try again later
         }
         if (Date.now() - started > GIVE_UP_MS) {
           resolve({ gaveUp: true });
           return;
         }
-        delay = Math.min(Math.round(delay * POLL_GROWTH), POLL_MAX_MS);
-        window.setTimeout(tick, document.hidden ? Math.max(delay, POLL_HIDDEN_MS) : delay);
+        schedule(minimum);
       };
-      window.setTimeout(tick, delay);
+      schedule(0);
     });
   }
 
@@ -459,12 +497,17 @@ function start(root) {
       finish();
       return;
     }
-    if (!sent[0].done) {
-      const shown = describePending(sent[0].first, sent[0], Date.now());
-      setStatus(shown.key, shown.text, shown.detail);
-    }
+    const sentAt = Date.now();
+    const grace = sent[0].done ? null : window.setTimeout(() => {
+      // Unless the job finished, a newer run started or a poll said more already.
+      if (generation === state.generation && root.getAttribute("data-state") === "sending") {
+        const shown = describePending(sent[0].first, sent[0], sentAt);
+        setStatus(shown.key, shown.text, shown.detail);
+      }
+    }, PENDING_GRACE_MS);
     const recorded = history ? history.record(sent) : Promise.resolve();
     const outcomes = await follow(sent, generation);
+    window.clearTimeout(grace);
     if (generation !== state.generation) {
       return;
     }
@@ -487,7 +530,7 @@ function start(root) {
         const shown = pending[0] || pending[index];
         const detail = Object.values(pending).map((p) => p.detail).join(" | ");
         setStatus(shown.key, shown.text, detail);
-      }).then((outcome) => {
+      }, side.first).then((outcome) => {
         delete pending[index];
         return outcome;
       });

@@ -96,3 +96,144 @@ def test_parallel_requests_with_one_idempotency_key_make_one_job(client, owner, 
         ids = set(pool.map(send, range(16)))
     assert len(ids) == 1
     assert InferenceJob.objects.count() == 1
+
+
+# GET /api/v1/jobs/{id}?wait=: the answer comes when the job finishes or the wait runs out.
+
+
+@pytest.fixture
+def unconsumed_queue(worker_pair):
+    """No worker consumes the queue (an earlier test may have started the shared pair):
+    jobs stay queued."""
+    worker_pair.stop()
+
+
+def _queued_job(api) -> str:
+    response = api.post("classify", {"model": "fixed-head", "inputs": ["Waiting."], "wait": 0})
+    assert response.status_code == 202
+    return response.json()["id"]
+
+
+@pytest.mark.embedded
+@pytest.mark.parametrize("wait", ["-1", "-0.5", "30.5", "31", "abc", "nan", "inf", "1e9"])
+def test_a_wait_out_of_range_or_not_a_number_is_a_400_problem(unconsumed_queue, api, fixed_head_artifact, wait):
+    make_version(fixed_head_artifact)
+    job_id = _queued_job(api)
+    response = api.get(f"jobs/{job_id}?wait={wait}")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["type"] == "invalid_input"
+    assert "wait" in problem["detail"]
+
+
+@pytest.mark.embedded
+@pytest.mark.parametrize("wait", ["0", "0.25", "1"])
+def test_a_job_still_queued_when_the_wait_runs_out_is_a_202_with_where_it_stands(
+    unconsumed_queue, api, fixed_head_artifact, wait
+):
+    make_version(fixed_head_artifact)
+    job_id = _queued_job(api)
+    response = api.get(f"jobs/{job_id}?wait={wait}")
+    assert response.status_code == 202
+    body = response.json()
+    assert body["id"] == job_id
+    assert body["status"] == "queued"
+    assert body["url"].endswith(f"/api/v1/jobs/{job_id}")
+    assert body["queue"] == {"jobs_ahead": 0, "position": 1, "workers_online": 0}
+
+
+def test_a_job_that_starts_running_during_the_wait_is_shown_running_when_it_runs_out(
+    unconsumed_queue, api, fixed_head_artifact
+):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    from apps.inference.services import inference_jobs_record
+
+    make_version(fixed_head_artifact)
+    job_id = _queued_job(api)
+
+    def held_get():
+        try:
+            return api.get(f"jobs/{job_id}?wait=2")
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(held_get)
+        time.sleep(0.5)  # the request has read the queued row and is waiting
+        # The worker's report, through the web side's recording service.
+        running = {"job_id": job_id, "status": "running", "worker": "gpu-1@host", "batch_size": 3, "attempt": 1}
+        assert inference_jobs_record(outcomes=[{**running, "started_at": time.time()}]) == 1
+        response = answer.result()
+    assert response.status_code == 202
+    body = response.json()
+    assert (body["status"], body["worker"], body["batch_size"]) == ("running", "gpu-1@host", 3)
+
+
+def test_a_job_deleted_during_the_wait_is_a_404(unconsumed_queue, api, fixed_head_artifact):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    make_version(fixed_head_artifact)
+    job_id = _queued_job(api)
+
+    def held_get():
+        try:
+            return api.get(f"jobs/{job_id}?wait=2")
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(held_get)
+        time.sleep(0.5)  # the request has read the row and is waiting
+        InferenceJob.objects.filter(id=job_id).delete()  # as deleting the account does
+        response = answer.result()
+    assert response.status_code == 404
+    assert response.json()["type"] == "not_found"
+
+
+@pytest.mark.worker
+@pytest.mark.embedded
+def test_a_wait_answers_200_as_soon_as_the_job_finishes(worker, api, fixed_head_artifact):
+    make_version(fixed_head_artifact)
+    job_id = api.post("classify", {"model": "fixed-head", "inputs": ["Right away."], "wait": 0}).json()["id"]
+    # One request, held until the worker's outcome arrives: 200, not a 202 when the wait ran out.
+    started = time.monotonic()
+    response = api.get(f"jobs/{job_id}?wait=30")
+    assert response.status_code == 200, response.content
+    assert time.monotonic() - started < 30  # it did not sit out its wait
+    body = response.json()
+    assert body["status"] == "succeeded"
+    assert [result["label"] for result in body["results"]] == ["beta"]
+    # A finished job answers at once, whatever the wait.
+    started = time.monotonic()
+    again = api.get(f"jobs/{job_id}?wait=30")
+    assert time.monotonic() - started < 30
+    assert again.status_code == 200
+    assert again.json()["results"] == body["results"]
+
+
+def test_an_outsider_waiting_on_someone_elses_job_gets_a_404(
+    unconsumed_queue, api, client, outsider, fixed_head_artifact
+):
+    make_version(fixed_head_artifact)
+    job_id = _queued_job(api)
+    stranger = KeyClient(client, make_key(outsider)[1])
+    response = stranger.get(f"jobs/{job_id}?wait=1")
+    assert response.status_code == 404
+    assert response.json()["type"] == "not_found"
+
+
+def test_the_openapi_schema_documents_the_wait_of_get_job(client):
+    schema = client.get("/api/schema/?format=json").json()
+    parameters = schema["paths"]["/api/v1/jobs/{job_id}"]["get"]["parameters"]
+    wait = next(p for p in parameters if p["name"] == "wait")
+    assert wait["in"] == "query"
+    assert not wait.get("required", False)
+    assert wait["schema"]["type"] == "number"
+    assert (wait["schema"]["minimum"], wait["schema"]["maximum"]) == (0, 30)
+    assert "400" in schema["paths"]["/api/v1/jobs/{job_id}"]["get"]["responses"]

@@ -47,13 +47,13 @@ def test_bad_input_writes_no_job_and_queues_nothing(owner, published, django_cap
 def test_unknown_draft_and_retired_models_are_refused_before_queuing(
     owner, fixed_head_artifact, django_capture_on_commit_callbacks
 ):
+    make_version(fixed_head_artifact, slug="draft-only", status=VersionStatus.DRAFT)
+    make_version(fixed_head_artifact, slug="old", status=VersionStatus.RETIRED)
     with django_capture_on_commit_callbacks() as callbacks:
         with pytest.raises(ModelNotFound):
             inference_job_submit(owner=owner, model="no-such-model", inputs=["hi"])
-        make_version(fixed_head_artifact, slug="draft-only", status=VersionStatus.DRAFT)
         with pytest.raises(ModelNotFound):
             inference_job_submit(owner=owner, model="draft-only", inputs=["hi"])
-        make_version(fixed_head_artifact, slug="old", status=VersionStatus.RETIRED)
         with pytest.raises(ModelRetired, match="retired"):
             inference_job_submit(owner=owner, model="old", inputs=["hi"])
     assert callbacks == []

@@ -164,6 +164,39 @@ def test_recording_completes_a_job_once_and_ignores_later_reports(published, own
     assert job.total_ms is not None
 
 
+def test_many_outcomes_are_recorded_in_two_statements_each_job_by_its_first_finished_one(published, owner):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    result = [{"label": "beta", "score": 0.8, "scores": {}, "truncated": False}]
+    done, broken, busy, already = (_open_job(published, owner) for _ in range(4))
+    InferenceJob.objects.filter(id=already.id).update(
+        status=JobStatus.SUCCEEDED, results=result, started_at=timezone.now(), finished_at=timezone.now()
+    )
+    now = time.time()
+    base = {"worker": "w1", "batch_size": 3, "attempt": 2, "started_at": now, "finished_at": now + 0.05}
+    outcomes = [
+        {**base, "job_id": str(done.id), "status": "running"},
+        {**base, "job_id": str(done.id), "status": "succeeded", "results": result, "inference_ms": 7.5},
+        {**base, "job_id": str(done.id), "status": "failed", "error": {"type": "late"}},  # not the first
+        {**base, "job_id": str(broken.id), "status": "failed", "error": {"type": "inference_failed"}},
+        {**base, "job_id": str(busy.id), "status": "running", "worker": "w2"},
+        {**base, "job_id": str(already.id), "status": "failed", "error": {"type": "late"}},  # finished: ignored
+        {**base, "job_id": str(busy.id), "status": "unheard-of"},  # logged and ignored
+    ]
+    with CaptureQueriesContext(connection) as captured:
+        assert inference_jobs_record(outcomes=outcomes) == 3
+    assert len([q for q in captured if q["sql"].upper().startswith("UPDATE")]) == 2
+    for job in (done, broken, busy, already):
+        job.refresh_from_db()
+    assert (done.status, done.results, done.inference_ms, done.error) == (JobStatus.SUCCEEDED, result, 7.5, None)
+    assert (done.attempts, done.worker, done.batch_size) == (2, "w1", 3)
+    assert done.started_at is not None and done.finished_at is not None
+    assert (broken.status, broken.error, broken.results) == (JobStatus.FAILED, {"type": "inference_failed"}, None)
+    assert (busy.status, busy.worker, busy.finished_at) == (JobStatus.RUNNING, "w2", None)
+    assert (already.status, already.error) == (JobStatus.SUCCEEDED, None)
+
+
 def test_reconciler_resends_stuck_jobs_and_fails_poison_ones(
     published, owner, settings, django_capture_on_commit_callbacks
 ):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -43,6 +44,15 @@ class PinScope(models.TextChoices):
     NONE = "", _("Not pinned")
     CATEGORY = "category", _("Pinned in its category")
     GLOBAL = "global", _("Pinned everywhere")
+
+
+def pin_rank(*, in_category: bool) -> models.Case:
+    """0 for a thread pinned on the list (pinned everywhere, or on its category's list when
+    ``in_category``), else 1: the first sort key of the "latest" lists."""
+    pinned = Q(pin=PinScope.GLOBAL) | Q(pin=PinScope.CATEGORY) if in_category else Q(pin=PinScope.GLOBAL)
+    return models.Case(
+        models.When(pinned, then=models.Value(0)), default=models.Value(1), output_field=models.IntegerField()
+    )
 
 
 class HiddenReason(models.TextChoices):
@@ -166,6 +176,14 @@ class Thread(BaseModel):
         verbose_name_plural = _("threads")
         indexes = [
             models.Index(fields=["category", "-bumped_at"], name="forum_thread_cat_bumped"),
+            # A category's first page walks this and stops after one page, instead of
+            # sorting every thread in the category.
+            models.Index(
+                models.F("category"),
+                pin_rank(in_category=True),
+                models.F("bumped_at").desc(),
+                name="forum_thread_cat_pin_bumped",
+            ),
             models.Index(fields=["pin", "-bumped_at"], name="forum_thread_pin_bumped"),
             models.Index(fields=["author", "-created_at"], name="forum_thread_author_created"),
         ]
@@ -228,6 +246,14 @@ class Post(BaseModel):
     hidden_reason = models.CharField(max_length=20, choices=HiddenReason.choices, blank=True)
     hidden_note = models.CharField(max_length=500, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+
+    # Not columns: annotated on a thread page's posts by ``selectors.post_page``.
+    author_username: str | None
+    author_display_name: str | None
+    reply_to_thread_id: Any
+    reply_to_number: int | None
+    reply_to_username: str | None
+    page_total: int
 
     class Meta:
         ordering = ["thread", "number"]

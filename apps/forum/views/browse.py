@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
-from django.forms import ModelChoiceField
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -17,7 +16,6 @@ from django.views.decorators.http import require_GET
 from .. import selectors
 from ..forms import (
     SLOW_MODE_CHOICES,
-    MoveForm,
     PinForm,
     ReplyForm,
     SanctionForm,
@@ -130,9 +128,6 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
     sort = request.GET.get("sort", "latest")
     if sort not in selectors.SORTS:
         sort = "latest"
-    level = None
-    if viewer.is_authenticated:
-        level = next((s.level for s in selectors.subscriptions_of(viewer=viewer) if s.category_id == category.pk), None)
     return _thread_list_page(
         request,
         sort=sort,
@@ -140,7 +135,7 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
         template="forum/category.html",
         extra={
             "can_start_thread": can_start_thread(viewer, category),
-            "subscription_level": level,
+            "subscription_level": getattr(category, "subscription_level", None),
             "levels": SubscriptionLevel,
         },
     )
@@ -200,11 +195,10 @@ def _thread_context(viewer: ForumViewer, thread: Thread, page: selectors.PostPag
 
 def _moderation_forms(thread: Thread) -> dict[str, Any]:
     """The staff tools under a thread, filled in with its current settings."""
-    move_form = MoveForm(initial={"category": thread.category_id})
-    cast(ModelChoiceField, move_form.fields["category"]).queryset = Category.objects.order_by("position", "name")
     return {
         "pin_form": PinForm(initial={"scope": thread.pin or PinScope.CATEGORY}),
-        "move_form": move_form,
+        # One query for the two menus (move, split) that a MoveForm would run once each.
+        "move_categories": list(Category.objects.order_by("position", "name")),
         "slow_form": SlowModeForm(initial={"seconds": thread.slow_mode_seconds}),
         "slow_choices": SLOW_MODE_CHOICES,
     }

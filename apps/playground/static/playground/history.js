@@ -128,6 +128,9 @@ export function initHistory(ctx, { rerun, showProblem }) {
         showProblem(response);
         return;
       }
+      if (latest && latest.id === run.id) {
+        latest = null; // its job may still finish: that must not bring the run back
+      }
       const next = node.nextElementSibling || node.previousElementSibling;
       node.remove();
       empty.hidden = list.children.length > 0;
