@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 
 from apps.core.markdown import render_markdown
 
@@ -12,6 +14,16 @@ from .selectors import model_get_visible, model_list_visible, version_serving_pi
 
 def model_list(request: HttpRequest) -> HttpResponse:
     return render(request, "mlmodels/model_list.html", {"listing": model_list_visible(viewer=request.user)})
+
+
+def _charts(metrics: dict[str, Any], labels: list[str]) -> dict[str, SafeString]:
+    """The model page's SVG charts, built by our own code from numbers and escaped label text."""
+    charts = {}
+    if metrics.get("confusion_matrix"):
+        charts["confusion"] = mark_safe(confusion_matrix_svg(metrics["confusion_matrix"], labels))  # noqa: S308
+    if metrics.get("history"):
+        charts["curve"] = mark_safe(training_curve_svg(metrics["history"]))  # noqa: S308
+    return charts
 
 
 def _page(request: HttpRequest, slug: str, version: int | None) -> HttpResponse:
@@ -25,12 +37,6 @@ def _page(request: HttpRequest, slug: str, version: int | None) -> HttpResponse:
         shown = found
     metrics = shown.metrics or {}
     per_label = metrics.get("per_label") or {}
-    charts = {}
-    # Both charts are built by our own code from numbers and escaped label text.
-    if metrics.get("confusion_matrix"):
-        charts["confusion"] = mark_safe(confusion_matrix_svg(metrics["confusion_matrix"], model.labels))  # noqa: S308
-    if metrics.get("history"):
-        charts["curve"] = mark_safe(training_curve_svg(metrics["history"]))  # noqa: S308
     return render(
         request,
         "mlmodels/model_detail.html",
@@ -41,7 +47,7 @@ def _page(request: HttpRequest, slug: str, version: int | None) -> HttpResponse:
             "card": render_markdown(shown.model_card, trusted=True).html if shown.model_card else "",
             "metrics": metrics,
             "per_label": [(label, per_label.get(label, {})) for label in model.labels],
-            "charts": charts,
+            "charts": _charts(metrics, model.labels),
         },
     )
 
