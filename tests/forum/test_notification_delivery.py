@@ -179,20 +179,27 @@ def test_a_mail_server_outage_leaves_the_notification_for_the_retry(developer, o
 
 
 def test_when_the_broker_is_down_the_periodic_sweep_sends_the_email_later(
-    developer, other_developer, thread, monkeypatch, caplog, django_capture_on_commit_callbacks
+    developer, other_developer, thread, caplog, django_capture_on_commit_callbacks
 ):
     from portal.celery import app
 
     # A real publish (not the suite's eager mode) to a broker that refuses connections.
-    monkeypatch.setitem(app.conf, "CELERY_TASK_ALWAYS_EAGER", False)
-    monkeypatch.setitem(app.conf, "broker_write_url", "redis://127.0.0.1:9/0")
-    monkeypatch.setattr(app, "_pool", None)
-    monkeypatch.setattr(app.amqp, "_producer_pool", None)
-    with (
-        caplog.at_level(logging.WARNING, logger="apps.forum.services.notifications"),
-        django_capture_on_commit_callbacks(execute=True),
-    ):
-        services.post_create(author=other_developer, thread=thread, body="A reply")
+    # Set and put back by hand, pools included, as tests/core/test_health.py does: undoing
+    # these keys with monkeypatch left later tests publishing nowhere.
+    eager = app.conf.task_always_eager
+    app.conf.CELERY_TASK_ALWAYS_EAGER = False
+    app.conf.broker_write_url = "redis://127.0.0.1:9/0"
+    app._pool = app.amqp._producer_pool = None  # built again for the refusing broker
+    try:
+        with (
+            caplog.at_level(logging.WARNING, logger="apps.forum.services.notifications"),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            services.post_create(author=other_developer, thread=thread, body="A reply")
+    finally:
+        app.conf.broker_write_url = None  # back to following broker_url
+        app.conf.CELERY_TASK_ALWAYS_EAGER = eager
+        app._pool = app.amqp._producer_pool = None  # built again for the real broker
     assert [r.getMessage() for r in caplog.records if r.name == "apps.forum.services.notifications"] == [
         "could not queue 1 notification emails; the sweep will send them"
     ]

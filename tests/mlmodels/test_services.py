@@ -20,7 +20,6 @@ from apps.mlmodels.services import (
     training_run_start,
 )
 from apps.mlmodels.tasks import train as train_task
-from portal.celery import app as celery_app
 
 from . import demo_rows, write_rows
 
@@ -132,7 +131,7 @@ def test_a_run_with_a_bad_file_fails_before_anything_is_recorded_or_queued(
 
 
 def test_a_started_run_is_queued_after_commit_and_the_task_body_records_progress_and_the_version(
-    tmp_path, settings, admin_user, django_capture_on_commit_callbacks, monkeypatch
+    tmp_path, settings, admin_user, django_capture_on_commit_callbacks
 ):
     settings.MODEL_ARTIFACTS_DIR = tmp_path / "models"
     train = write_rows(tmp_path / "train.tsv", demo_rows(0, 48))
@@ -153,11 +152,10 @@ def test_a_started_run_is_queued_after_commit_and_the_task_body_records_progress
     assert run.created_by == admin_user
     json.dumps(run.params)  # the task's input is JSON only
 
-    # The callback sends the ``mlmodels.train`` message; run in-process, the task does the
-    # whole run (tests/mlmodels/test_tasks.py sends it to a real worker).
-    monkeypatch.setitem(celery_app.conf, "CELERY_TASK_ALWAYS_EAGER", True)
-    monkeypatch.setitem(celery_app.conf, "CELERY_TASK_EAGER_PROPAGATES", True)
-    sent = callbacks[0]()
+    # The callback sends the ``mlmodels.train`` message (tests/mlmodels/test_tasks.py sends
+    # it to a real worker); here the task runs in-process with ``apply``, which leaves the
+    # app's configuration alone (an eager mode switched on here leaked into later tests).
+    sent = train_task.apply(args=[str(run.id)])
     finished = TrainingRun.objects.get(pk=run.pk)
     assert finished.status == TrainingStatus.SUCCEEDED, finished.message + finished.log
     assert sent.get() == {"run": str(run.id), "status": "succeeded", "version": finished.version_id}
