@@ -1,6 +1,6 @@
 """Inference benchmark: prints figures, asserts nothing.
 
-    python -m bench.inference [--artifact DIR] [--requests N] [--quick]
+    python -m bench.inference [--artifact DIR] [--requests N] [--quick] [--embedded]
 
 1. Raw in-process throughput of the classifier at batch sizes 1, 8 and 32.
 2. End to end through the service path (inference_job_submit -> Redis -> solo inference
@@ -447,9 +447,18 @@ def main() -> None:
     parser.add_argument("--artifact", help="a trained model artifact directory (default: newest under var/models)")
     parser.add_argument("--requests", type=int, default=600, help="requests per end-to-end run at concurrency 32")
     parser.add_argument("--quick", action="store_true", help="a quarter of the work, for a smoke run")
+    parser.add_argument(
+        "--embedded", action="store_true", help="measure the embedded default instead (bench/embedded.py)"
+    )
     args = parser.parse_args()
 
     artifact = find_artifact(args.artifact)
+    if args.embedded:
+        from bench.embedded import measure, print_figures
+
+        scale = 4 if args.quick else 1
+        print_figures(measure(artifact=artifact, idle=50 // scale, requests=320 // scale))
+        return
     var_dir = Path(tempfile.mkdtemp(prefix="bench-"))
     setup_django(var_dir)
     from django.conf import settings

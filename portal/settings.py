@@ -145,6 +145,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # A file, not memory, so that a worker process started by the tests sees the same data.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    # Each thread keeps its connection: opening one (file, schema, the pragmas above) cost
+    # a classify call about half the web server's CPU time (bench/embedded.py).
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -185,10 +188,15 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "control_folder": str(_control_dir),
-        # Files have no push notification: look for new messages every 50 ms, not every 1 s.
+        # Where named pipes are missing (Windows) consumers poll: every 50 ms, not every 1 s.
         "polling_interval": 0.05,
     }
-    _default_result_backend = f"file://{VAR_DIR / 'celery' / 'results'}"
+    # kombu's transport with whole-file writes and consumers woken by a named pipe instead
+    # of polling; results the same way; a worker timer that fires batch flushes on time
+    # (apps/core/embedded). An idle queue answers in milliseconds, not 0-1 s.
+    CELERY_BROKER_TRANSPORT = "apps.core.embedded.broker:Transport"
+    CELERY_WORKER_TIMER = "apps.core.embedded.timer:PromptTimer"
+    _default_result_backend = f"apps.core.embedded.results:FilesystemBackend+file://{VAR_DIR / 'celery' / 'results'}"
     (VAR_DIR / "celery" / "results").mkdir(parents=True, exist_ok=True)
 else:
     if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
@@ -243,7 +251,7 @@ INFERENCE_MAX_ATTEMPTS = env.int("INFERENCE_MAX_ATTEMPTS", default=3)
 INFERENCE_LEASE_SECONDS = env.int("INFERENCE_LEASE_SECONDS", default=CELERY_VISIBILITY_TIMEOUT * 2)
 # Every this many seconds the reconciler writes outcomes stored in the result backend into
 # rows still open (their report was lost to a fault), and re-sends or fails stuck jobs.
-# The file-system broker of the embedded default delivers slowly: a tick every 10 s there.
+# The embedded default ticks every 10 s: each tick takes the write lock of its SQLite file.
 INFERENCE_RECONCILE_EVERY = env.float(
     "INFERENCE_RECONCILE_EVERY", default=10.0 if CELERY_BROKER_URL.startswith("filesystem://") else 2.0
 )

@@ -46,6 +46,31 @@ def demo(tmp_path_factory):
     return env, _manage(env, "demo_setup").stdout
 
 
+def _wait_ready(base: str) -> dict | None:
+    """/readyz's answer once it says ready; None after two minutes."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            status, body = _get(base + "/readyz")
+        except OSError:
+            time.sleep(0.5)
+            continue
+        if status == 200:
+            return json.loads(body)
+        time.sleep(0.5)
+    return None
+
+
+def _classify(base: str, key: str, text: str) -> dict:
+    request = urllib.request.Request(
+        base + "/api/v1/classify",
+        data=json.dumps({"model": "sentiment-demo", "inputs": [text], "wait": 30}).encode(),
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())
+
+
 def _passwords(output: str) -> dict[str, str]:
     """The lines under "Demo users (passwords are shown only now):"."""
     if "passwords are shown only now" not in output:
@@ -96,18 +121,7 @@ def test_rundemo_serves_pages_with_a_live_worker_and_ctrl_c_stops_both(demo):
     base = f"http://127.0.0.1:{port}"
     output: list[str] = []
     try:
-        deadline = time.monotonic() + 120
-        ready = None
-        while time.monotonic() < deadline:
-            try:
-                status, body = _get(base + "/readyz")
-            except OSError:
-                time.sleep(0.5)
-                continue
-            if status == 200:
-                ready = json.loads(body)
-                break
-            time.sleep(0.5)
+        ready = _wait_ready(base)
         assert ready, "the demo never became ready"
         assert ready["checks"]["workers"]["inference"] == 1
         assert ready["checks"]["database"]["vendor"] == "sqlite"
@@ -119,6 +133,12 @@ def test_rundemo_serves_pages_with_a_live_worker_and_ctrl_c_stops_both(demo):
         assert _get(base + "/models/sentiment-demo/")[0] == 200
         loaded = [m for w in ready["checks"]["workers"]["workers"] for m in (w.get("models") or [])]
         assert any(m.startswith("sentiment-demo/") for m in loaded), loaded
+        # A classify call goes through the demo's own broker, worker and result store.
+        key = _manage(demo_env, "issue_key", "--email", "developer@example.com", "--scopes", "inference:write")
+        answer = _classify(base, key.stdout.strip().splitlines()[-1], "The new SDK is a joy to use.")
+        assert answer["status"] == "succeeded", answer
+        assert answer["results"][0]["label"] in ("positive", "negative")
+        assert answer["timing"]["queued_ms"] >= 0
     finally:
         process.send_signal(signal.SIGINT)
         out, _ = process.communicate(timeout=60)

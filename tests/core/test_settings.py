@@ -42,7 +42,7 @@ def test_with_nothing_set_the_portal_uses_its_embedded_defaults_under_var(tmp_pa
     assert seen["db_name"] == str(tmp_path / "db.sqlite3")
     assert seen["cache"].endswith("FileBasedCache")
     assert seen["broker"].startswith("filesystem://")
-    assert seen["result"].startswith("file://")
+    assert seen["result"] == f"apps.core.embedded.results:FilesystemBackend+file://{tmp_path / 'celery' / 'results'}"
     assert seen["debug"] is True
     assert seen["email"].endswith("console.EmailBackend")
     secret = (tmp_path / "secret_key").read_text()
