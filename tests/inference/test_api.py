@@ -143,17 +143,13 @@ def test_a_job_still_queued_when_the_wait_runs_out_is_a_202_with_where_it_stands
     assert body["queue"] == {"jobs_ahead": 0, "position": 1, "workers_online": 0}
 
 
-def test_a_job_that_starts_running_during_the_wait_is_shown_running_when_it_runs_out(
-    unconsumed_queue, api, fixed_head_artifact
-):
+def _get_while(api, job_id, change):
+    """GET the job with ``wait=2`` in another thread; half a second in (the request has read
+    the row and is waiting), ``change()`` here; returns the response and what ``change``
+    returned."""
     from concurrent.futures import ThreadPoolExecutor
 
     from django.db import connection
-
-    from apps.inference.services import inference_jobs_record
-
-    make_version(fixed_head_artifact)
-    job_id = _queued_job(api)
 
     def held_get():
         try:
@@ -163,35 +159,35 @@ def test_a_job_that_starts_running_during_the_wait_is_shown_running_when_it_runs
 
     with ThreadPoolExecutor(1) as pool:
         answer = pool.submit(held_get)
-        time.sleep(0.5)  # the request has read the queued row and is waiting
-        # The worker's report, through the web side's recording service.
-        running = {"job_id": job_id, "status": "running", "worker": "gpu-1@host", "batch_size": 3, "attempt": 1}
-        assert inference_jobs_record(outcomes=[{**running, "started_at": time.time()}]) == 1
-        response = answer.result()
+        time.sleep(0.5)
+        changed = change()
+        return answer.result(), changed
+
+
+def test_a_job_that_starts_running_during_the_wait_is_shown_running_when_it_runs_out(
+    unconsumed_queue, api, fixed_head_artifact
+):
+    from apps.inference.services import inference_jobs_record
+
+    make_version(fixed_head_artifact)
+    job_id = _queued_job(api)
+    # The worker's report, through the web side's recording service.
+    running = {"job_id": job_id, "status": "running", "worker": "gpu-1@host", "batch_size": 3, "attempt": 1}
+    response, recorded = _get_while(
+        api, job_id, lambda: inference_jobs_record(outcomes=[{**running, "started_at": time.time()}])
+    )
+    assert recorded == 1
     assert response.status_code == 202
     body = response.json()
     assert (body["status"], body["worker"], body["batch_size"]) == ("running", "gpu-1@host", 3)
 
 
 def test_a_job_deleted_during_the_wait_is_a_404(unconsumed_queue, api, fixed_head_artifact):
-    from concurrent.futures import ThreadPoolExecutor
-
-    from django.db import connection
 
     make_version(fixed_head_artifact)
     job_id = _queued_job(api)
-
-    def held_get():
-        try:
-            return api.get(f"jobs/{job_id}?wait=2")
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(1) as pool:
-        answer = pool.submit(held_get)
-        time.sleep(0.5)  # the request has read the row and is waiting
-        InferenceJob.objects.filter(id=job_id).delete()  # as deleting the account does
-        response = answer.result()
+    # As deleting the account does.
+    response, _deleted = _get_while(api, job_id, lambda: InferenceJob.objects.filter(id=job_id).delete())
     assert response.status_code == 404
     assert response.json()["type"] == "not_found"
 
