@@ -71,7 +71,9 @@ def generation() -> int | None:
 def _bump_now() -> None:
     try:
         if settings.REDIS_URL:
-            redis_client(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2).incr(GENERATION_KEY)
+            client = redis_client(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+            if client.incr(GENERATION_KEY) == 1:  # it was missing: start at random instead
+                client.set(GENERATION_KEY, _start())
         else:
             with contextlib.suppress(ValueError):  # no counter yet: no copy was tagged with one
                 cache.incr(GENERATION_KEY)
