@@ -6,3 +6,11 @@ class CoreConfig(AppConfig):
     name = "apps.core"
     label = "core"
     verbose_name = _("Core")
+
+    def ready(self) -> None:
+        from django.core.signals import request_finished, request_started
+
+        from . import hotcache
+
+        request_started.connect(hotcache.request_started, dispatch_uid="hotcache-request-started")
+        request_finished.connect(hotcache.request_finished, dispatch_uid="hotcache-request-finished")

@@ -48,7 +48,35 @@ def _start() -> int:
 
 
 def generation() -> int | None:
-    """The current generation, or None when it cannot be read (cache nothing then)."""
+    """The current generation, or None when it cannot be read (cache nothing then).
+
+    Inside a request it is read once: the request's later lookups (a classify call has
+    two) use the value read first, unless this thread bumped since (``_bump_now``)."""
+    if _request.active:
+        if _request.value is None:
+            _request.value = _read()
+        return _request.value
+    return _read()
+
+
+class _RequestGeneration(threading.local):
+    active = False
+    value: int | None = None
+
+
+_request = _RequestGeneration()
+
+
+def request_started(**_: Any) -> None:
+    """``request_started`` receiver (apps.core.apps): the request's first lookup reads."""
+    _request.active, _request.value = True, None
+
+
+def request_finished(**_: Any) -> None:
+    _request.active, _request.value = False, None
+
+
+def _read() -> int | None:
     try:
         if _pending.is_set():  # a bump this process could not send: send it first
             _bump_now()
@@ -69,6 +97,7 @@ def generation() -> int | None:
 
 
 def _bump_now() -> None:
+    _request.value = None  # this request reads the new generation on its next lookup
     try:
         if settings.REDIS_URL:
             client = redis_client(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)

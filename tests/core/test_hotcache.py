@@ -46,6 +46,42 @@ def test_a_warm_key_and_serving_version_cost_no_sql(owner, fixed_head_artifact):
 
 @pytest.mark.embedded
 @pytest.mark.django_db
+def test_a_request_reads_the_generation_once(client, owner, fixed_head_artifact, monkeypatch):
+    """A classify call looks up its key and its serving version: one read of the counter
+    serves both. Outside a request every lookup reads it."""
+    _key, raw = make_key(owner)
+    make_version(fixed_head_artifact)
+    reads = []
+    real = hotcache._read
+    monkeypatch.setattr(hotcache, "_read", lambda: reads.append(1) or real())
+    response = KeyClient(client, raw).post("classify", {"model": "fixed-head", "inputs": ["fine"], "wait": 0})
+    assert response.status_code == 202, response.content
+    assert len(reads) == 1
+    apikey_authenticate(raw=raw)
+    model_version_serving(slug="fixed-head", for_queue=True)
+    assert len(reads) == 3
+
+
+@pytest.mark.embedded
+@pytest.mark.django_db
+def test_a_bump_inside_a_request_is_seen_by_its_next_lookup(owner):
+    from apps.apikeys.services import apikey_revoke
+
+    key, raw = make_key(owner)
+    hotcache.request_started()
+    try:
+        first = hotcache.generation()
+        assert apikey_authenticate(raw=raw).pk == key.pk
+        apikey_revoke(key=key, actor=owner)
+        assert hotcache.generation() != first
+        with pytest.raises(ApiKeyRevoked):
+            apikey_authenticate(raw=raw)
+    finally:
+        hotcache.request_finished()
+
+
+@pytest.mark.embedded
+@pytest.mark.django_db
 def test_a_copy_never_lets_a_wrong_secret_in(owner):
     key, raw = make_key(owner)
     apikey_authenticate(raw=raw)
