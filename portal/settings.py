@@ -227,6 +227,9 @@ MODEL_ARTIFACTS_DIR = Path(env.str("MODEL_ARTIFACTS_DIR", default=str(VAR_DIR / 
 # "auto" picks CUDA when a GPU is visible, else the CPU.
 INFERENCE_DEVICE = env.str("INFERENCE_DEVICE", default="auto")
 TORCH_NUM_THREADS = env.int("TORCH_NUM_THREADS", default=0)  # 0: torch's own choice
+# CPU workers serve a version's int8 variant when its measured accuracy loss is under 0.5
+# points (manage.py quantize); off: always fp32. CUDA workers never do.
+INFERENCE_QUANTIZED = env.bool("INFERENCE_QUANTIZED", default=True)
 # Dynamic batching: a worker runs a forward pass when it holds this many jobs, or when
 # the oldest has waited this long. INFERENCE_BATCH_SIZE=1 turns batching off.
 INFERENCE_BATCH_SIZE = env.int("INFERENCE_BATCH_SIZE", default=32)

@@ -73,3 +73,22 @@ def succeeded_outcome(job_id: str, *, worker: str = "test@worker", **extra: Any)
         "results": [{"label": "beta", "score": 0.6, "scores": {"alpha": 0.4, "beta": 0.6}, "truncated": False}],
         **extra,
     }
+
+
+def int8_figures(loss: float) -> dict[str, Any]:
+    """Stored int8 figures in the shape ``model_version_quantize`` writes, losing ``loss``
+    accuracy points."""
+    return {
+        "accuracy": round(0.9 - loss / 100, 6),
+        "accuracy_fp32": 0.9,
+        "loss_points": loss,
+        "agreement": 0.97,
+        "eval_examples": 872,
+        "eval_data": "../shared/data/sst2/test.tsv",
+        "batch": 32,
+        "sentences_per_s_fp32": 150.0,
+        "sentences_per_s_int8": 315.0,
+        "speedup_b32": 2.1,
+        "torch": "2.13.0",
+        "measured_at": "2026-12-01T12:00:00+00:00",
+    }

@@ -30,6 +30,7 @@ from .services import (
     InvalidTransition,
     model_version_deprecate,
     model_version_publish,
+    model_version_quantize_start,
     model_version_retire,
     training_run_start,
 )
@@ -98,18 +99,18 @@ class ModelVersionAdmin(admin.ModelAdmin):
     list_filter = ["status", "model"]
     list_select_related = ["model"]
     search_fields = ["model__slug", "model__name"]
-    actions = ["publish", "deprecate", "retire"]
+    actions = ["publish", "deprecate", "retire", "build_int8"]
     fieldsets = [
         (None, {"fields": ["model", "version", "status", "published_at", "deprecated_at", "retired_at"]}),
         (_("Artifact"), {"fields": ["artifact_dir", "base_encoder", "max_length"]}),
-        (_("Evaluation"), {"fields": ["metrics_summary", "confusion_matrix", "training_curve"]}),
+        (_("Evaluation"), {"fields": ["metrics_summary", "confusion_matrix", "training_curve", "int8_summary"]}),
         (_("Training"), {"fields": ["training_data_table", "hyperparameters_table"]}),
         (_("Model card"), {"fields": ["model_card_text"], "classes": ["collapse"]}),
     ]
     readonly_fields = [
         "model", "version", "status", "published_at", "deprecated_at", "retired_at", "artifact_dir", "base_encoder",
         "max_length", "metrics_summary", "confusion_matrix", "training_curve", "training_data_table",
-        "hyperparameters_table", "model_card_text",
+        "hyperparameters_table", "model_card_text", "int8_summary",
     ]  # fmt: skip
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -149,6 +150,20 @@ class ModelVersionAdmin(admin.ModelAdmin):
             return "—"
         return mark_safe(training_curve_svg(history, title=f"{obj}: training curve"))  # noqa: S308 (escaped SVG)
 
+    @admin.display(description=_("int8 variant"))
+    def int8_summary(self, obj: ModelVersion) -> SafeString | str:
+        int8 = obj.int8
+        if not int8:
+            return "—"
+        return format_html(
+            "accuracy {} (fp32 {}), loss {} points, {}x at batch 32; {}",
+            _pct(int8.get("accuracy")),
+            _pct(int8.get("accuracy_fp32")),
+            f"{int8.get('loss_points', 0):+.2f}",
+            f"{int8.get('speedup_b32', 0):.2f}",
+            _("eligible") if obj.int8_eligible else _("not eligible"),
+        )
+
     @admin.display(description=_("training data"))
     def training_data_table(self, obj: ModelVersion) -> SafeString | str:
         rows = [
@@ -176,17 +191,29 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def model_card_text(self, obj: ModelVersion) -> SafeString:
         return format_html("<pre>{}</pre>", obj.model_card)
 
+    def _each(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[ModelVersion],
+        call: Callable[[ModelVersion], Any],
+        refused: type[ValidationError],
+    ) -> int:
+        """``call`` each selected version; a refusal is shown and the rest go on. Returns
+        how many went through."""
+        done = 0
+        for version in queryset.select_related("model"):
+            try:
+                call(version)
+            except refused as exc:
+                self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            else:
+                done += 1
+        return done
+
     def _transition(
         self, request: HttpRequest, queryset: QuerySet[ModelVersion], service: Callable[..., Any], done: str
     ) -> None:
-        changed = 0
-        for version in queryset.select_related("model"):
-            try:
-                service(version=version)
-            except InvalidTransition as exc:
-                self.message_user(request, " ".join(exc.messages), messages.ERROR)
-            else:
-                changed += 1
+        changed = self._each(request, queryset, lambda version: service(version=version), InvalidTransition)
         if changed:
             self.message_user(
                 request,
@@ -204,6 +231,25 @@ class ModelVersionAdmin(admin.ModelAdmin):
     @admin.action(description=_("Retire the selected versions (they refuse requests)"))
     def retire(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
         self._transition(request, queryset, model_version_retire, "retired")
+
+    @admin.action(description=_("Build and measure the int8 variant of the selected versions"))
+    def build_int8(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
+        actor = _staff(request)
+
+        def start(version: ModelVersion) -> None:
+            model_version_quantize_start(version=version, actor=actor)
+
+        queued = self._each(request, queryset, start, ValidationError)
+        if queued:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(n)d int8 variant build queued; its figures appear on the version when it is done.",
+                    "%(n)d int8 variant builds queued; their figures appear on the versions when they are done.",
+                    queued,
+                )
+                % {"n": queued},
+            )
 
 
 def _metrics_table(name: StrOrPromise, metrics: dict[str, Any]) -> SafeString:

@@ -10,12 +10,22 @@ JSON shapes (validated by ``apps.mlmodels.schemas``):
 - ``ModelVersion.training_data``: ``{"train": {"path", "examples", "label_counts"},
   "eval": {...}, "test": {...}?}``
 - ``ModelVersion.hyperparameters``: the training command's settings, as run.
+- ``ModelVersion.variants``: measured variants of the artifact, ``{}`` until one is built.
+  ``{"int8": {"accuracy": float, "accuracy_fp32": float, "loss_points": float,
+  "agreement": float, "eval_examples": int, "eval_data": str, "batch": 32,
+  "sentences_per_s_fp32": float, "sentences_per_s_int8": float, "speedup_b32": float,
+  "torch": str, "measured_at": ISO 8601}}``: both accuracies measured in the same run on
+  the same examples; ``loss_points`` = (fp32 - int8) x 100 (negative when int8 does
+  better); ``agreement`` the share of examples with the same label. Written by
+  ``services.model_version_quantize`` only. Kept apart from ``metrics`` because the queue
+  reads it (``selectors.QUEUE_FIELDS``) and metrics can be large.
 """
 
 from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -59,6 +69,10 @@ class VersionStatus(models.TextChoices):
 # A version answers requests in these states; deprecated ones answer with a warning.
 SERVING_STATUSES = (VersionStatus.PUBLISHED, VersionStatus.DEPRECATED)
 
+# A version's int8 variant may serve only when it loses less than this many accuracy points
+# (percentage points) against fp32 on the version's evaluation data.
+INT8_MAX_LOSS_POINTS = 0.5
+
 
 class ModelVersion(BaseModel):
     model = models.ForeignKey(MLModel, on_delete=models.CASCADE, related_name="versions")
@@ -72,6 +86,7 @@ class ModelVersion(BaseModel):
     training_data = models.JSONField(_("training data"), default=dict, blank=True)
     hyperparameters = models.JSONField(_("hyper-parameters"), default=dict, blank=True)
     metrics = models.JSONField(_("evaluation metrics"), default=dict, blank=True)
+    variants = models.JSONField(_("measured variants"), default=dict, blank=True)
     model_card = models.TextField(_("model card (Markdown)"), blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
     deprecated_at = models.DateTimeField(null=True, blank=True)
@@ -99,6 +114,19 @@ class ModelVersion(BaseModel):
     @property
     def is_serving(self) -> bool:
         return self.status in SERVING_STATUSES
+
+    @property
+    def int8(self) -> dict[str, Any]:
+        """The measured int8 variant (see ``variants``), or ``{}`` when none was built."""
+        found = (self.variants or {}).get("int8")
+        return found if isinstance(found, dict) else {}
+
+    @property
+    def int8_eligible(self) -> bool:
+        """Whether the int8 variant may serve: measured, and losing less than
+        ``INT8_MAX_LOSS_POINTS`` (workers decide the rest, ``runtime.serving_variant``)."""
+        loss = self.int8.get("loss_points")
+        return isinstance(loss, int | float) and loss < INT8_MAX_LOSS_POINTS
 
     def get_absolute_url(self) -> str:
         return reverse("mlmodels:version", kwargs={"slug": self.model.slug, "version": self.version})

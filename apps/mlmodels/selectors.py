@@ -8,13 +8,15 @@ from django.db.models import QuerySet
 from apps.core.errors import ModelNotFound, ModelRetired
 from apps.core.hotcache import HotCache
 
-from .models import SERVING_STATUSES, MLModel, ModelVersion, VersionStatus
+from .models import INT8_MAX_LOSS_POINTS, SERVING_STATUSES, MLModel, ModelVersion, VersionStatus
 
 if TYPE_CHECKING:
     from apps.accounts.types import Viewer
 
 # What the queue needs of a version; the rest (metrics, card, ...) can be large.
-QUEUE_FIELDS = ("id", "version", "status", "artifact_dir", "max_length", "model__id", "model__slug", "model__labels")
+QUEUE_FIELDS = (
+    "id", "version", "status", "artifact_dir", "max_length", "variants", "model__id", "model__slug", "model__labels",
+)  # fmt: skip
 
 
 def version_serving_pick(versions: Iterable[ModelVersion]) -> ModelVersion | None:
@@ -76,7 +78,9 @@ def serving_manifest() -> list[dict[str, Any]]:
 
 
 def version_message(version: ModelVersion) -> dict[str, Any]:
-    """The part of a queue message that names the model version (JSON only)."""
+    """The part of a queue message that names the model version (JSON only). ``int8``
+    says the version's int8 variant may serve; the worker decides whether it does
+    (``runtime.serving_variant``)."""
     return {
         "version_id": version.pk,
         "slug": version.model.slug,
@@ -84,6 +88,24 @@ def version_message(version: ModelVersion) -> dict[str, Any]:
         "artifact_dir": version.artifact_dir,
         "max_length": version.max_length,
         "labels": list(version.model.labels),
+        "int8": version.int8_eligible,
+    }
+
+
+def version_int8(*, version: ModelVersion) -> dict[str, Any] | None:
+    """The int8 variant of ``version`` as the model page shows it, or None when none was
+    measured: its figures, whether it is eligible, and whether CPU workers serve it (they
+    do when it is eligible and ``INFERENCE_QUANTIZED`` is on; GPU workers never do)."""
+    from django.conf import settings
+
+    if not version.int8:
+        return None
+    return {
+        **version.int8,
+        "eligible": version.int8_eligible,
+        "served": version.int8_eligible and bool(settings.INFERENCE_QUANTIZED),
+        "enabled": bool(settings.INFERENCE_QUANTIZED),
+        "limit_points": INT8_MAX_LOSS_POINTS,
     }
 
 

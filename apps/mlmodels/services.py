@@ -163,6 +163,53 @@ def model_version_retire(*, version: ModelVersion) -> ModelVersion:
     return _transition(version, "retire")
 
 
+def model_version_quantize(
+    *, version: ModelVersion, data_path: str | None = None, log: LogFn | None = None, sentences: int | None = None
+) -> ModelVersion:
+    """Build ``version``'s int8 variant, measure it against fp32 (``quantization``) and
+    store the figures in ``version.variants["int8"]``, replacing earlier ones.
+
+    Workers serve the variant only when ``ModelVersion.int8_eligible``; a serving version's
+    manifest is published again on commit, so warm workers reload it. Raises ``DataError``
+    (nothing written) when no evaluation data is known (give ``data_path``) or it is unfit.
+    Takes seconds to a minute on a CPU; ``log`` hears each step.
+    """
+    from .quantization import THROUGHPUT_SENTENCES, evaluation_set, int8_measure
+
+    evaluation = evaluation_set(version=version, data_path=data_path)
+    figures = int8_measure(version=version, evaluation=evaluation, sentences=sentences or THROUGHPUT_SENTENCES, log=log)
+    with transaction.atomic():
+        current = ModelVersion.objects.select_for_update().get(pk=version.pk)
+        current.variants = {**(current.variants or {}), "int8": figures}
+        current.save(update_fields=["variants", "updated_at"])  # the save drops the queue's copies
+        if current.is_serving:
+            transaction.on_commit(_publish_manifest)
+    version.variants, version.updated_at = current.variants, current.updated_at
+    return version
+
+
+def model_version_quantize_start(*, version: ModelVersion, actor: User) -> None:
+    """Queue ``model_version_quantize`` for ``version`` on the training queue (after
+    commit) and record who asked in the admin's history of the version.
+
+    Raises ``ValidationError`` (nothing queued or recorded) when no evaluation data is
+    known for the version.
+    """
+    from django.contrib.admin.models import CHANGE, LogEntry
+
+    from .quantization import evaluation_set
+    from .tasks import quantize as quantize_task
+
+    try:
+        evaluation = evaluation_set(version=version)
+    except DataError as exc:
+        raise ValidationError(str(exc), code="no_evaluation_data") from None
+    message = f"Queued an int8 variant build, measured on {evaluation.source}."
+    LogEntry.objects.log_actions(actor.pk, [version], CHANGE, change_message=message, single_object=True)
+    version_id = version.pk
+    transaction.on_commit(lambda: quantize_task.delay(version_id))
+
+
 ProgressFn = Callable[[float, str], None]
 LogFn = Callable[[str], None]
 

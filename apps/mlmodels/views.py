@@ -9,7 +9,7 @@ from django.utils.safestring import SafeString, mark_safe
 from apps.core.markdown import render_markdown
 
 from .charts import confusion_matrix_svg, training_curve_svg
-from .selectors import model_get_visible, model_list_visible, version_serving_pick
+from .selectors import model_get_visible, model_list_visible, version_int8, version_serving_pick
 
 
 def model_list(request: HttpRequest) -> HttpResponse:
@@ -48,6 +48,7 @@ def _page(request: HttpRequest, slug: str, version: int | None) -> HttpResponse:
             "metrics": metrics,
             "per_label": [(label, per_label.get(label, {})) for label in model.labels],
             "charts": _charts(metrics, model.labels),
+            "int8": version_int8(version=shown),
         },
     )
 

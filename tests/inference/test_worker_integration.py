@@ -6,14 +6,17 @@ from __future__ import annotations
 import math
 import os
 import signal
+import time
+from pathlib import Path
 
 import pytest
 
 from apps.inference.models import JobStatus
 from apps.inference.services import inference_job_outcome, inference_job_submit, inference_job_wait
 
+from ..models import int8_figures
 from ..services import celery_worker, worker_env
-from .conftest import EXPECTED, LABELS, make_version, wait_rows
+from .conftest import EXPECTED, LABELS, build_fixed_head_artifact, make_version, wait_rows
 
 pytestmark = pytest.mark.worker
 
@@ -49,6 +52,36 @@ def test_twenty_concurrent_jobs_are_served_in_fewer_forward_passes_than_jobs(wor
     groups = {o["group"]: o["forward_passes"] for o in outcomes}
     assert sum(groups.values()) < 20, groups
     assert max(o["batch_size"] for o in outcomes) > 1
+
+
+@pytest.mark.embedded
+def test_a_version_whose_int8_variant_is_eligible_is_served_by_it_with_the_same_outcome(worker, owner):
+    from django.conf import settings
+
+    from apps.inference.selectors import worker_list_live
+
+    # An artifact of its own, so the fp32 copy other tests use stays loaded as it is.
+    artifact = build_fixed_head_artifact(Path(settings.MODEL_ARTIFACTS_DIR) / "tests" / "fixed-head-int8")
+    version = make_version(artifact, slug="fixed-int8")
+    version.variants = {"int8": int8_figures(0.4)}
+    version.save()
+    job = inference_job_submit(owner=owner, model="fixed-int8", inputs=["The API is fast.", "Docs are great."])
+    outcome = inference_job_wait(job=job, timeout=60)
+    assert outcome is not None and outcome["status"] == "succeeded"
+    for result in outcome["results"]:  # the fixed head's answer, exactly as fp32 gives it
+        assert set(result) == {"label", "score", "scores", "truncated"}
+        assert list(result["scores"]) == LABELS
+        assert result["label"] == "beta"
+        assert math.isclose(result["scores"]["beta"], EXPECTED["beta"], rel_tol=1e-4)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        (record,) = [w for w in worker_list_live() if w["hostname"] == worker["hostname"]]
+        if "tests/fixed-head-int8" in record.get("models", []):
+            break
+        time.sleep(0.25)
+    assert "tests/fixed-head-int8" in record["models"]
+    # CPU workers serve the eligible variant; CUDA workers never do.
+    assert ("tests/fixed-head-int8" in record.get("int8", [])) is (record["device"] == "cpu")
 
 
 def test_a_worker_killed_mid_batch_loses_no_job_and_each_completes_once(

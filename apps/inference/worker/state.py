@@ -29,6 +29,10 @@ def artifact_path(artifact_dir: str) -> Path:
     return path if path.is_absolute() else Path(settings.MODEL_ARTIFACTS_DIR) / path
 
 
+def _short(path: str) -> str:
+    return f"{Path(path).parent.name}/{Path(path).name}"
+
+
 class WorkerState:
     """Loaded models, how fast each runs here, and the reports not yet sent."""
 
@@ -46,23 +50,34 @@ class WorkerState:
 
             configure_threads(settings.TORCH_NUM_THREADS)
             self._classifiers = ClassifierCache(
-                settings.INFERENCE_MODEL_CACHE_SIZE, device=resolve_device(settings.INFERENCE_DEVICE)
+                settings.INFERENCE_MODEL_CACHE_SIZE,
+                device=resolve_device(settings.INFERENCE_DEVICE),
+                quantized=settings.INFERENCE_QUANTIZED,
             )
         return self._classifiers
 
     def classifier(self, model: dict[str, Any]) -> Classifier:
-        """The loaded classifier of a model version message (loads it on first use)."""
-        return self.classifiers.get(artifact_path(model["artifact_dir"]), max_length=model.get("max_length"))
+        """The loaded classifier of a model version message (loads it on first use): its
+        int8 variant when the message says the version's may serve (``"int8"``, absent
+        from older messages) and this worker allows it (``runtime.serving_variant``)."""
+        return self.classifiers.get(
+            artifact_path(model["artifact_dir"]),
+            max_length=model.get("max_length"),
+            int8_eligible=bool(model.get("int8", False)),
+        )
 
     def loaded(self) -> list[str]:
         """``slug/vN`` of each model in memory, for the heartbeat."""
-        return sorted(f"{Path(p).parent.name}/{Path(p).name}" for p in self.classifiers.loaded())
+        return sorted(_short(p) for p in self.classifiers.loaded())
 
     def info(self) -> dict[str, Any]:
-        """Device and loaded models, for the heartbeat (nothing before the first model)."""
+        """Device, loaded models and those of them loaded as int8, for the heartbeat
+        (nothing before the first model)."""
         if self._classifiers is None:
             return {}
-        return {"device": self._classifiers.device, "models": self.loaded()}
+        variants = self._classifiers.loaded_variants()
+        int8 = sorted(_short(path) for path, variant in variants.items() if variant == "int8")
+        return {"device": self._classifiers.device, "models": self.loaded(), "int8": int8}
 
     def expected_ms(self, jobs: list[Job]) -> float | None:
         """How long a group of one model version's jobs should take, or None if not yet known."""
