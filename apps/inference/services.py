@@ -291,27 +291,41 @@ def _open_jobs_update(
     outcomes: dict[str, dict[str, Any]], *, status: Callable[[dict[str, Any]], str], finished: bool
 ) -> int:
     """One UPDATE of the still-open rows among ``outcomes``' jobs: each column a CASE on
-    the job id, keeping the column as it is for a job whose outcome does not set it."""
-    values: dict[str, dict[str, Any]] = defaultdict(dict)
+    the job id, keeping the column as it is for a job whose outcome does not set it.
+
+    The jobs of one flush share most values (status, worker, batch size, times), so each
+    column's CASE has one branch per distinct value (``id IN (...)``), and a column that
+    every job sets to the same value is set without one: building one branch per job and
+    column cost more CPU than the row-by-row UPDATEs it replaced."""
+    # column -> value key -> (expression, job ids); results and errors are per job.
+    values: dict[str, dict[Any, tuple[Any, list[str]]]] = defaultdict(dict)
+
+    def put(column: str, key: Any, expression: Any, job_id: str) -> None:
+        values[column].setdefault(key, (expression, []))[1].append(job_id)
+
     for job_id, outcome in outcomes.items():
-        values["status"][job_id] = Value(status(outcome))
-        values["worker"][job_id] = Value(outcome.get("worker", ""))
-        values["batch_size"][job_id] = Value(outcome.get("batch_size"))
-        values["attempts"][job_id] = Greatest(F("attempts"), Value(outcome.get("attempt", 1)))
+        put("status", state := status(outcome), Value(state), job_id)
+        put("worker", worker := outcome.get("worker", ""), Value(worker), job_id)
+        put("batch_size", size := outcome.get("batch_size"), Value(size), job_id)
+        attempt = outcome.get("attempt", 1)
+        put("attempts", attempt, Greatest(F("attempts"), Value(attempt)), job_id)
         if started := _when(outcome.get("started_at")):
-            values["started_at"][job_id] = Coalesce(F("started_at"), Value(started))
+            put("started_at", started, Coalesce(F("started_at"), Value(started)), job_id)
         if finished:
-            values["finished_at"][job_id] = Value(_when(outcome.get("finished_at")))
+            put("finished_at", at := _when(outcome.get("finished_at")), Value(at), job_id)
         if outcome["status"] == JobStatus.SUCCEEDED:
-            values["results"][job_id] = Value(outcome["results"])
-            values["inference_ms"][job_id] = Value(outcome.get("inference_ms"))
+            put("results", job_id, Value(outcome["results"]), job_id)
+            put("inference_ms", ms := outcome.get("inference_ms"), Value(ms), job_id)
         elif outcome["status"] == JobStatus.FAILED:
-            values["error"][job_id] = Value(outcome["error"])
+            put("error", job_id, Value(outcome["error"]), job_id)
     columns = {}
-    for name, by_job in values.items():
+    for name, groups in values.items():
         field = InferenceJob._meta.get_field(name)
         assert isinstance(field, Field)  # a column of the table, not a relation's reverse
-        whens = [When(id=job_id, then=_typed(expression, field)) for job_id, expression in by_job.items()]
+        if len(groups) == 1 and len(next(iter(groups.values()))[1]) == len(outcomes):
+            columns[name] = _typed(next(iter(groups.values()))[0], field)  # the same for every job
+            continue
+        whens = [When(id__in=ids, then=_typed(expression, field)) for expression, ids in groups.values()]
         columns[name] = Case(*whens, default=F(name), output_field=field)
     return InferenceJob.objects.filter(id__in=list(outcomes), status__in=OPEN_STATUSES).update(**columns)
 

@@ -197,6 +197,39 @@ def test_many_outcomes_are_recorded_in_two_statements_each_job_by_its_first_fini
     assert (already.status, already.error) == (JobStatus.SUCCEEDED, None)
 
 
+def test_a_flush_report_branches_only_on_what_differs_between_its_jobs(published, owner):
+    """Jobs of one flush share status, worker, batch size and times: those columns are set
+    without a CASE branch per job (each branch is CPU on the recording worker); only the
+    results, which differ, have one each."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    jobs = [_open_job(published, owner) for _ in range(12)]
+    now = time.time()
+    outcomes = [
+        {
+            "job_id": str(job.id),
+            "status": "succeeded",
+            "worker": "w1",
+            "batch_size": 12,
+            "attempt": 1,
+            "started_at": now,
+            "finished_at": now + 0.05,
+            "inference_ms": 9.0,
+            "results": [{"label": "beta", "score": n / 12, "scores": {}, "truncated": False}],
+        }
+        for n, job in enumerate(jobs)
+    ]
+    with CaptureQueriesContext(connection) as captured:
+        assert inference_jobs_record(outcomes=outcomes) == 12
+    (update,) = [q["sql"] for q in captured if q["sql"].upper().startswith("UPDATE")]
+    assert update.upper().count(" WHEN ") == 12
+    for n, job in enumerate(jobs):
+        job.refresh_from_db()
+        assert (job.status, job.worker, job.batch_size, job.inference_ms) == (JobStatus.SUCCEEDED, "w1", 12, 9.0)
+        assert job.results[0]["score"] == n / 12 and job.finished_at is not None
+
+
 def test_reconciler_resends_stuck_jobs_and_fails_poison_ones(
     published, owner, settings, django_capture_on_commit_callbacks
 ):
