@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.contrib.postgres",
     "django.contrib.syndication",
+    "django.contrib.sitemaps",
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
@@ -320,7 +321,10 @@ ALLAUTH_TRUSTED_PROXY_COUNT = NUM_PROXIES
 # hour per address (IPv6: per /64).
 PLAYGROUND_ANONYMOUS_MODELS = env.list("PLAYGROUND_ANONYMOUS_MODELS", default=["sentiment-demo"])
 PLAYGROUND_ANONYMOUS_RUNS_PER_HOUR = env.int("PLAYGROUND_ANONYMOUS_RUNS_PER_HOUR", default=5)
-# API versions and their state; a deprecated one answers with Deprecation, Sunset and Link.
+# API versions and their state. A deprecated one answers with Deprecation (RFC 9745, from
+# the ISO 8601 date "deprecation", which it needs), Sunset (RFC 8594, from "sunset") and a
+# Link rel="deprecation" to "link", e.g. {"status": "deprecated", "deprecation":
+# "2027-01-01", "sunset": "2028-01-01", "link": "https://.../docs/migrate-v2/"}.
 API_VERSIONS: dict[str, dict[str, str]] = {"v1": {"status": "current"}}
 
 # ---------------------------------------------------------------------------------------

@@ -4,11 +4,13 @@ inside ``i18n_patterns`` (English at the root, Simplified Chinese under /zh-hans
 from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
+from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from apps.core import views as core_views
 
+from . import sitemaps
 from . import views as portal_views
 
 # Django's own 400s (a disallowed host, a malformed form) and 404s answer like the
@@ -25,6 +27,9 @@ urlpatterns = [
     # RFC 9116; plain text in one language-neutral place, so outside the language prefix.
     path(".well-known/security.txt", core_views.security_txt, name="security_txt"),
     path("security/policy.txt", core_views.security_policy, name="security_policy"),
+    # For crawlers; one file each for every language (sitemap.xml names both).
+    path("robots.txt", sitemaps.robots_txt, name="robots_txt"),
+    path("sitemap.xml", sitemap_views.sitemap, {"sitemaps": sitemaps.SITEMAPS}, name="sitemap"),
     path("", include("portal.api")),
 ]
 

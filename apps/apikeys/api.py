@@ -11,26 +11,35 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError
+from django.utils.http import http_date
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.errors import AuthenticationRequired, InsufficientScope, RateLimited
+from apps.core.errors import AuthenticationRequired, InsufficientScope, QuotaExceeded, RateLimited
 from apps.core.net import client_ip
 from apps.core.problems import UNAVAILABLE_ERRORS
 
 from .auth import PlaygroundSessionAuthentication
-from .limits import RateDecision, anonymous_run_take, anonymous_runs_per_hour, rate_limit_take
+from .limits import RateDecision, anonymous_run_take, anonymous_runs_per_hour, quota_reset_seconds, rate_limit_take
 from .models import APIKey, Plan
 from .plans import plan_default
 from .services import usage_record_create
 
 logger = logging.getLogger(__name__)
+
+
+def _problem_type(response: Response) -> str:
+    """The problem+json ``type`` of an error response ("" for any other body)."""
+    data = getattr(response, "data", None)
+    return str(data.get("type", "")) if isinstance(data, dict) else ""
 
 
 def subject_of(request: Request) -> tuple[str, APIKey | Plan]:
@@ -115,7 +124,11 @@ class PortalAPIView(APIView):
             response["RateLimit-Limit"] = str(rate.limit)
             response["RateLimit-Remaining"] = str(rate.remaining)
             response["RateLimit-Reset"] = str(rate.reset_seconds)
-            if response.status_code == 429 and "Retry-After" not in response:
+        if response.status_code == 429 and "Retry-After" not in response:
+            # A spent quota comes back when its month ends, not when the rate bucket refills.
+            if _problem_type(response) == QuotaExceeded.type:
+                response["Retry-After"] = str(quota_reset_seconds())
+            elif rate is not None:
                 response["Retry-After"] = str(max(rate.retry_after, 1))
         try:
             self._record_usage(request, response)
@@ -128,7 +141,7 @@ class PortalAPIView(APIView):
         auth = getattr(request, "_auth", None)
         key = auth if isinstance(auth, APIKey) else None
         user = getattr(request, "_user", None)
-        error = response.data.get("type", "") if response.status_code >= 400 and isinstance(response.data, dict) else ""
+        error = _problem_type(response) if response.status_code >= 400 else ""
         usage_record_create(
             key=key,
             user=user if user is not None and user.is_authenticated else None,
@@ -145,8 +158,51 @@ class PortalAPIView(APIView):
         version = request.path.removeprefix("/api/").split("/", 1)[0]
         state = settings.API_VERSIONS.get(version, {})
         if state.get("status") == "deprecated":
-            response["Deprecation"] = state.get("deprecation", "true")
-            if state.get("sunset"):
-                response["Sunset"] = state["sunset"]
-            if state.get("link"):
-                response["Link"] = f'<{state["link"]}>; rel="deprecation"; type="text/html"'
+            for name, value in deprecation_headers(state).items():
+                response[name] = value
+
+
+def _iso_instant(value: str) -> datetime:
+    """An ISO 8601 date or date-time from settings; without an offset it is UTC."""
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def deprecation_headers(state: Mapping[str, str]) -> dict[str, str]:
+    """The headers of a deprecated API version, from its entry in ``settings.API_VERSIONS``.
+
+    ``deprecation`` (required) and ``sunset`` are ISO 8601 dates (``2027-01-01`` or
+    ``2027-01-01T12:00:00Z``). ``Deprecation`` is RFC 9745's Structured Field Date, ``@``
+    and the Unix time; ``Sunset`` is an HTTP-date (RFC 8594); ``Link`` points at the
+    migration guide with rel="deprecation". Raises KeyError without a deprecation date and
+    ValueError for a date that is not ISO 8601.
+    """
+    headers = {"Deprecation": f"@{int(_iso_instant(state['deprecation']).timestamp())}"}
+    if state.get("sunset"):
+        headers["Sunset"] = http_date(_iso_instant(state["sunset"]).timestamp())
+    if state.get("link"):
+        headers["Link"] = f'<{state["link"]}>; rel="deprecation"; type="text/html"'
+    return headers
+
+
+def api_versions_check(**_: Any) -> list[Any]:
+    """System check: every deprecated entry of ``settings.API_VERSIONS`` gives its headers
+    (a deprecation date, ISO 8601 dates), so a mistyped date stops ``manage.py check`` and
+    the server's start instead of failing each request to that version."""
+    from django.core.checks import Error
+
+    errors = []
+    for version, state in settings.API_VERSIONS.items():
+        if state.get("status") != "deprecated":
+            continue
+        try:
+            deprecation_headers(state)
+        except (KeyError, ValueError) as exc:
+            errors.append(
+                Error(
+                    f"API_VERSIONS[{version!r}] is deprecated but its dates are not usable: {exc!r}.",
+                    hint='Give "deprecation" (and "sunset", if any) as ISO 8601 dates, e.g. "2027-01-01".',
+                    id="apikeys.E001",
+                )
+            )
+    return errors

@@ -15,6 +15,7 @@ import functools
 import math
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.cache import cache
@@ -132,6 +133,21 @@ class QuotaDecision:
 
 def _period() -> str:
     return timezone.now().strftime("%Y-%m")
+
+
+def quota_period_end(*, now: datetime | None = None) -> datetime:
+    """When the quota period holding ``now`` (default: this moment) ends: 00:00 UTC on
+    the first of the next month, when every subject's count starts again from 0."""
+    now = (now or timezone.now()).astimezone(UTC)
+    year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
+    return datetime(year, month, 1, tzinfo=UTC)
+
+
+def quota_reset_seconds() -> int:
+    """Whole seconds until the current quota period ends (at least 1): a refused
+    request's ``Retry-After``."""
+    now = timezone.now()
+    return max(math.ceil((quota_period_end(now=now) - now).total_seconds()), 1)
 
 
 def quota_consume(*, subject: str, limit: int, amount: int) -> QuotaDecision:

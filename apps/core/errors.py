@@ -97,6 +97,9 @@ class RateLimited(ProblemError):
 
 
 class QuotaExceeded(ProblemError):
+    """The period's inputs are used up. The API answers it with ``Retry-After``: the
+    seconds until the period ends (``apps.apikeys.limits.quota_reset_seconds``)."""
+
     type = "quota_exceeded"
     status = 429
     title = "Monthly quota exceeded"

@@ -96,7 +96,7 @@ class PendingSerializer(serializers.Serializer[Any]):
     warnings = serializers.ListField(child=serializers.CharField(), required=False)
 
 
-class ClassifyRequest(StrictSerializer):
+class ClassifySerializer(StrictSerializer):
     """The body of POST /classify; validating it is the only input check (one definition
     of the limits: ``services.MAX_INPUTS`` and ``MAX_CHARS``)."""
 
@@ -269,7 +269,7 @@ class ClassifyAPI(PortalAPIView):
             "Send `Idempotency-Key` to make retries safe: the same key and body within 24 h return the "
             "same job; the same key with another body is a 409."
         ),
-        request=ClassifyRequest,
+        request=ClassifySerializer,
         parameters=[
             OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False),
             *RATE_HEADERS,
@@ -288,7 +288,7 @@ class ClassifyAPI(PortalAPIView):
         ],
     )
     def post(self, request: Request) -> Response:
-        body = ClassifyRequest(data=request.data)
+        body = ClassifySerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
         anonymous = not request.user.is_authenticated

@@ -1,5 +1,8 @@
 """The v1 contract without a worker: auth, scopes, errors, headers, usage, versions."""
 
+import calendar
+import re
+
 import pytest
 from django.test import override_settings
 from django.urls import include, path
@@ -184,17 +187,35 @@ urlpatterns = [
 def test_a_deprecated_version_answers_with_deprecation_sunset_and_link(client, owner):
     _key, raw = make_key(owner)
     versions = {
-        "v0": {"status": "deprecated", "sunset": "Wed, 30 Jun 2027 00:00:00 GMT", "link": "https://portal.example.com/docs/api/migrate-v1/"},
+        "v0": {"status": "deprecated", "deprecation": "2026-07-01", "sunset": "2027-06-30", "link": "https://portal.example.com/docs/api/migrate-v1/"},
         "v1": {"status": "current"},
     }  # fmt: skip
     with override_settings(API_VERSIONS=versions):
         old = client.get("/api/v0/models", HTTP_AUTHORIZATION=f"Bearer {raw}")
         new = client.get("/api/v1/models", HTTP_AUTHORIZATION=f"Bearer {raw}")
     assert old.status_code == 200
-    assert old["Deprecation"] == "true"
+    # RFC 9745: a Structured Field Date, "@" and the Unix time of the configured date.
+    assert re.fullmatch(r"@\d+", old["Deprecation"])
+    assert old["Deprecation"] == f"@{calendar.timegm((2026, 7, 1, 0, 0, 0))}"
+    # RFC 8594: an HTTP-date.
     assert old["Sunset"] == "Wed, 30 Jun 2027 00:00:00 GMT"
     assert 'rel="deprecation"' in old["Link"]
     assert "Deprecation" not in new
+
+
+@pytest.mark.embedded
+def test_a_deprecated_version_without_usable_dates_stops_the_system_check():
+    from django.core.checks import run_checks
+
+    broken = {
+        "v0": {"status": "deprecated", "sunset": "2027-06-30"},
+        "v9": {"status": "deprecated", "deprecation": "soon"},
+    }
+    with override_settings(API_VERSIONS=broken):
+        errors = [e for e in run_checks() if e.id == "apikeys.E001"]
+    assert sorted(e.msg.split("'")[1] for e in errors) == ["v0", "v9"]
+    with override_settings(API_VERSIONS={"v0": {"status": "deprecated", "deprecation": "2026-07-01"}}):
+        assert not [e for e in run_checks() if e.id == "apikeys.E001"]
 
 
 def test_the_openapi_schema_and_docs_pages_are_served_locally(client):
