@@ -60,7 +60,8 @@
       var button = form.querySelector("button");
       var action = form.querySelector("[data-like-action]");
       button.disabled = true;
-      postForm(form.action, new FormData(form))
+      // Not form.action: the hidden input named "action" shadows that property.
+      postForm(form.getAttribute("action"), new FormData(form))
         .then(function (result) {
           if (!result.ok) {
             announce(result.body.error || "");

@@ -143,3 +143,33 @@ def test_the_forum_works_on_a_phone_and_by_keyboard(page, forum):
     page.wait_for_url(re.compile(r"#post-5$"))
     assert page.locator("#post-5").get_by_text("Thanks, all of you!").is_visible()
     assert page.js_errors == []
+
+
+def test_like_updates_the_count_in_place_without_reloading_the_page(page, forum):
+    qa = Category.objects.get(slug="qa")
+    thread = services.thread_create(
+        author=forum["asker"], category=qa, title="How do I rotate a key?", body="Is there an endpoint?"
+    )
+    answer = services.post_create(author=forum["helper"], thread=thread, body="Create a new key, then revoke the old.")
+    log_in(page, forum["asker"].email, PASSWORD)
+    page.goto(page.base + thread.get_absolute_url())
+    page.evaluate("window.likeMarker = 'still here'")
+    like = page.locator("#post-2 form[data-like-form] button")
+    expect(like).to_have_attribute("aria-pressed", "false")
+
+    with page.expect_request(lambda request: request.method == "POST") as liked:
+        like.click()
+    assert liked.value.url == f"{page.base}/forum/p/{answer.pk}/like/"
+    expect(like).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#post-2 [data-like-count]")).to_have_text("1")
+    assert page.evaluate("window.likeMarker") == "still here"
+    assert list(answer.likes.values_list("user__username", flat=True)) == ["asker"]
+
+    with page.expect_request(lambda request: request.method == "POST") as unliked:
+        like.click()
+    assert unliked.value.url == liked.value.url
+    expect(like).to_have_attribute("aria-pressed", "false")
+    expect(page.locator("#post-2 [data-like-count]")).to_have_text("0")
+    assert page.evaluate("window.likeMarker") == "still here"
+    assert not answer.likes.exists()
+    assert page.js_errors == []

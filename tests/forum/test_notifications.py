@@ -78,7 +78,8 @@ def test_the_bell_counts_unread_and_opening_one_marks_it_read(client, developer,
     client.force_login(developer)
     assert client.get("/forum/notifications/count/").json() == {"unread": 2}
     page = client.get("/forum/").content.decode()
-    assert "Notifications, 2 unread" in page
+    assert '<span class="count-badge" data-bell-count>2</span>' in page
+    assert 'aria-label="Notifications, 2 unread"' in page
     notification = Notification.objects.filter(recipient=developer).first()
     response = client.get(f"/forum/notifications/{notification.pk}/")
     assert response.status_code == 302 and response["Location"] == f"/forum/p/{notification.post_id}/"

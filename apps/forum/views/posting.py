@@ -8,7 +8,7 @@ from uuid import UUID
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -18,7 +18,7 @@ from .. import selectors, services
 from ..errors import InvalidInput
 from ..forms import EditForm, FlagForm, ReplyForm, ThreadForm
 from ..models import Post, SubscriptionLevel
-from ..permissions import can_edit_post, can_flag
+from ..permissions import ForumViewer, can_edit_post, can_flag
 from ..selectors.pages import category_choices_postable
 from .common import ACTION_ERRORS, action_failed, forum_render, login_required_response, viewer_of, wants_json
 
@@ -147,6 +147,23 @@ def post_like(request: HttpRequest, pk: UUID) -> HttpResponse:
     return redirect(reverse("forum:post", kwargs={"pk": post.pk}))
 
 
+def _after_flag_url(request: HttpRequest, viewer: ForumViewer, post: Post) -> str:
+    """Where the flagger goes next: back to the post, or, when their flag was the one that
+    hid it, to the thread (or the category) they can still see."""
+    try:
+        selectors.post_get(viewer=viewer, pk=post.pk)
+    except Http404:
+        pass
+    else:
+        messages.success(request, _("Thank you. The moderators will review this post."))
+        return reverse("forum:post", kwargs={"pk": post.pk})
+    messages.success(request, _("Thank you. The post is now hidden until a moderator reviews it."))
+    try:
+        return selectors.thread_get(viewer=viewer, pk=post.thread_id).get_absolute_url()
+    except Http404:
+        return post.thread.category.get_absolute_url()
+
+
 @require_http_methods(["GET", "POST"])
 def post_flag(request: HttpRequest, pk: UUID) -> HttpResponse:
     viewer = viewer_of(request)
@@ -162,8 +179,7 @@ def post_flag(request: HttpRequest, pk: UUID) -> HttpResponse:
         except ACTION_ERRORS as exc:
             _refused(form, exc)
         else:
-            messages.success(request, _("Thank you. The moderators will review this post."))
-            return redirect(reverse("forum:post", kwargs={"pk": post.pk}))
+            return redirect(_after_flag_url(request, viewer, post))
     return forum_render(
         request,
         "forum/post_flag.html",
