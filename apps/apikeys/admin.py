@@ -13,12 +13,15 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.widgets import AdminBigIntegerFieldWidget
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
@@ -42,10 +45,25 @@ class PlanAdmin(admin.ModelAdmin):
     list_editable = ["requests_per_minute", "inputs_per_month", "max_concurrent_jobs", "order"]
     prepopulated_fields = {"slug": ["name"]}
     ordering = ["order", "slug"]
+    # Django's 10em box (its own stylesheet, so no style attribute): room for 1,000,000 and more.
+    formfield_overrides = {models.PositiveIntegerField: {"widget": AdminBigIntegerFieldWidget}}
 
     @admin.display(description=_("keys"))
-    def key_count(self, obj: Plan) -> int:
-        return obj.keys.count()
+    def key_count(self, obj: Plan) -> str:
+        return intcomma(obj.keys.count())
+
+    def construct_change_message(self, request: HttpRequest, form: Any, formsets: Any, add: bool = False) -> Any:
+        """What an edit changed, old and new values (the change form and the list's boxes
+        both save through here): "Changed inputs per month from 100000 to 1000000."."""
+        if add or not form.changed_data:
+            return super().construct_change_message(request, form, formsets, add)
+        with translation.override("en"):
+            changes = [
+                f"{str(form.fields[name].label or name).lower()} from {form.initial.get(name)} "
+                f"to {form.cleaned_data.get(name)}"
+                for name in form.changed_data
+            ]
+        return "Changed " + "; ".join(changes) + "."
 
 
 # ---------------------------------------------------------------------------------------
@@ -269,8 +287,9 @@ class KeyRequestAdmin(admin.ModelAdmin):
         title = _("Approve requests") if approve else _("Deny requests")
         button = _("Approve") if approve else _("Deny")
         return _action_page(
-            request, self, queryset, form, action=action, title=title, button=button, danger=not approve
-        )
+            request, self, queryset.select_related("user", "plan"), form, action=action, title=title, button=button,
+            danger=not approve,
+        )  # fmt: skip
 
     @admin.action(description=_("Approve the selected requests…"), permissions=["decide"])
     def approve_selected(self, request: HttpRequest, queryset: QuerySet[KeyRequest]) -> HttpResponse | None:

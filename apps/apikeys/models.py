@@ -12,6 +12,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.models import AppendOnlyModel, BaseModel
@@ -197,6 +198,8 @@ class UsageDaily(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["key", "day"], name="usage_daily_one_row")]
+        verbose_name = _("daily usage")
+        verbose_name_plural = _("daily usage")
 
     def __str__(self) -> str:
         return f"{self.key_id} {self.day}"
@@ -236,4 +239,9 @@ class KeyRequest(BaseModel):
     note = models.TextField(blank=True)
 
     def __str__(self) -> str:
-        return f"{self.user_id} -> {self.plan_id} ({self.status})"
+        # Names, not ids: the admin's confirmation pages and history list requests by this.
+        return gettext("%(email)s asks for the %(plan)s plan (%(status)s)") % {
+            "email": self.user.email,
+            "plan": self.plan.name,
+            "status": self.get_status_display(),
+        }

@@ -213,7 +213,10 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def _transition(
         self, request: HttpRequest, queryset: QuerySet[ModelVersion], service: Callable[..., Any], done: str
     ) -> None:
-        changed = self._each(request, queryset, lambda version: service(version=version), InvalidTransition)
+        actor = _staff(request)
+        changed = self._each(
+            request, queryset, lambda version: service(version=version, actor=actor), InvalidTransition
+        )
         if changed:
             self.message_user(
                 request,

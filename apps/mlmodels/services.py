@@ -121,7 +121,7 @@ def model_version_next_number(*, slug: str) -> int:
 
 
 @transaction.atomic
-def _transition(version: ModelVersion, action: str) -> ModelVersion:
+def _transition(version: ModelVersion, action: str, *, actor: User | None = None) -> ModelVersion:
     allowed, target, stamp = TRANSITIONS[action]
     current = ModelVersion.objects.select_for_update().get(pk=version.pk)
     if current.status not in allowed:
@@ -129,6 +129,7 @@ def _transition(version: ModelVersion, action: str) -> ModelVersion:
             f"{current} is {current.status}: only a {' or '.join(allowed)} version can be {target}.",
             code="invalid_transition",
         )
+    previous = current.status
     current.status = target
     fields = ["status", "updated_at"]
     if stamp:
@@ -137,6 +138,11 @@ def _transition(version: ModelVersion, action: str) -> ModelVersion:
     current.save(update_fields=fields)
     for field in fields:
         setattr(version, field, getattr(current, field))
+    if actor is not None:
+        from django.contrib.admin.models import CHANGE, LogEntry
+
+        message = f"Status changed from {previous} to {target}."
+        LogEntry.objects.log_actions(actor.pk, [current], CHANGE, change_message=message, single_object=True)
     # Workers without a database learn which versions to warm from this manifest.
     transaction.on_commit(_publish_manifest)
     return version
@@ -148,19 +154,23 @@ def _publish_manifest() -> None:
     serving_manifest_publish()
 
 
-def model_version_publish(*, version: ModelVersion) -> ModelVersion:
-    """Draft -> published: it answers requests. Raises ``InvalidTransition`` otherwise."""
-    return _transition(version, "publish")
+def model_version_publish(*, version: ModelVersion, actor: User | None = None) -> ModelVersion:
+    """Draft -> published: it answers requests. Raises ``InvalidTransition`` otherwise.
+
+    With ``actor`` (a staff member), the move is recorded in the admin's history of the
+    version; so are deprecating and retiring.
+    """
+    return _transition(version, "publish", actor=actor)
 
 
-def model_version_deprecate(*, version: ModelVersion) -> ModelVersion:
+def model_version_deprecate(*, version: ModelVersion, actor: User | None = None) -> ModelVersion:
     """Published -> deprecated: it still answers, with a warning."""
-    return _transition(version, "deprecate")
+    return _transition(version, "deprecate", actor=actor)
 
 
-def model_version_retire(*, version: ModelVersion) -> ModelVersion:
+def model_version_retire(*, version: ModelVersion, actor: User | None = None) -> ModelVersion:
     """Published or deprecated -> retired: it refuses requests with a clear error."""
-    return _transition(version, "retire")
+    return _transition(version, "retire", actor=actor)
 
 
 def model_version_quantize(

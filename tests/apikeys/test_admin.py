@@ -253,6 +253,47 @@ def test_usage_records_are_read_only_and_plans_are_editable(admin_client, owner)
     assert key.requests_per_minute == 30
 
 
+def test_plan_edits_in_the_list_and_the_form_are_logged_with_the_staff_member_and_the_values(admin_client, admin_user):
+    from django.contrib.admin.models import LogEntry
+
+    plans = list(Plan.objects.order_by("order", "slug"))
+    data = {"form-TOTAL_FORMS": len(plans), "form-INITIAL_FORMS": len(plans), "form-MIN_NUM_FORMS": 0,
+            "form-MAX_NUM_FORMS": 1000, "_save": "Save"}  # fmt: skip
+    for i, plan in enumerate(plans):
+        data |= {f"form-{i}-id": plan.pk, f"form-{i}-requests_per_minute": plan.requests_per_minute,
+                 f"form-{i}-inputs_per_month": plan.inputs_per_month,
+                 f"form-{i}-max_concurrent_jobs": plan.max_concurrent_jobs, f"form-{i}-order": plan.order}  # fmt: skip
+    pro_index = next(i for i, plan in enumerate(plans) if plan.slug == "pro")
+    pro = plans[pro_index]
+    data[f"form-{pro_index}-inputs_per_month"] = 2_000_000
+    response = admin_client.post(reverse("admin:apikeys_plan_changelist"), data)
+    assert response.status_code == 302
+    (entry,) = LogEntry.objects.filter(object_id=str(pro.pk))
+    assert entry.user == admin_user
+    assert entry.object_repr == str(pro)
+    assert entry.get_change_message() == f"Changed inputs per month from {pro.inputs_per_month} to 2000000."
+
+
+def test_the_plan_list_gives_its_number_boxes_room_for_a_million(admin_client):
+    page = admin_client.get(reverse("admin:apikeys_plan_changelist")).content.decode()
+    (box,) = re.findall(r'<input[^>]*name="form-\d+-inputs_per_month"[^>]*>', page)[:1]
+    assert 'class="vBigIntegerField"' in box
+
+
+def test_the_approval_page_names_the_user_the_plan_and_the_state(admin_client, owner):
+    request = key_request_create(user=owner, plan=Plan.objects.get(slug="pro"), reason="A launch in May.")
+    confirm = _action(admin_client, "admin:apikeys_keyrequest_changelist", "approve_selected", [request.pk])
+    page = confirm.content.decode()
+    assert f"<li>{owner.email} asks for the Pro plan (Pending)</li>" in page
+    assert f"{owner.pk} -&gt;" not in page
+
+
+def test_daily_usage_has_a_readable_name_in_the_admin(admin_client):
+    page = admin_client.get(reverse("admin:index")).content.decode()
+    assert "Daily usage" in page
+    assert "Usage dailys" not in page
+
+
 ADMIN_PAGES = [
     ("admin:apikeys_apikey_changelist", False),
     ("admin:apikeys_apikey_issue", False),

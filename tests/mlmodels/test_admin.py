@@ -57,6 +57,23 @@ def test_admins_publish_then_deprecate_a_version_and_an_invalid_move_shows_an_er
     assert ModelVersion.objects.get(pk=version.pk).status == VersionStatus.DEPRECATED
 
 
+def test_publishing_deprecating_and_retiring_are_logged_with_the_staff_member(staff_client, admin_user):
+    from django.contrib.admin.models import LogEntry
+
+    version = _version()
+    for action in ("publish", "deprecate", "retire"):
+        _action(staff_client, action, version)
+    _action(staff_client, "publish", version)  # refused: not logged
+    entries = LogEntry.objects.filter(object_id=str(version.pk)).order_by("action_time", "pk")
+    assert [entry.get_change_message() for entry in entries] == [
+        "Status changed from draft to published.",
+        "Status changed from published to deprecated.",
+        "Status changed from deprecated to retired.",
+    ]
+    assert {entry.user for entry in entries} == {admin_user}
+    assert {entry.object_repr for entry in entries} == {str(version)}
+
+
 def test_the_version_page_shows_metrics_charts_and_an_escaped_card(staff_client):
     version = _version()
     page = staff_client.get(reverse("admin:mlmodels_modelversion_change", args=[version.pk])).content.decode()
