@@ -18,16 +18,20 @@ right password is never delayed and never refused for what others did.
 import hashlib
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
 from allauth.core.internal.ratelimit import truncate_ip
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
+from django.core.mail import EmailMessage
 from django.http import HttpRequest
 
 from apps.core.net import client_ip
+from apps.core.sites import site_base_url, site_name
 
 from .models import User
 from .services import user_assign_default_role
@@ -39,6 +43,22 @@ class AccountAdapter(DefaultAccountAdapter):
         if commit:
             user_assign_default_role(user=user)
         return user
+
+    def format_email_subject(self, subject: str) -> str:
+        """``[Developer Portal] …``: the site's name, not the host the request came to."""
+        return f"[{site_name()}] {subject}"
+
+    def render_mail(
+        self,
+        template_prefix: str,
+        email: str | list[str],
+        context: dict[str, Any],
+        headers: dict[str, str] | None = None,
+    ) -> EmailMessage:
+        # allauth's emails greet and sign with ``current_site.name``; without
+        # django.contrib.sites that is the raw host. Links stay on the request's host.
+        context = {**context, "current_site": EmailSite(allauth_context.request)}
+        return super().render_mail(template_prefix, email, context, headers=headers)
 
     def get_client_ip(self, request: HttpRequest) -> str:
         """The address every allauth limit counts (IPv6 is then cut to its /64 by allauth)."""
@@ -58,6 +78,17 @@ class AccountAdapter(DefaultAccountAdapter):
     def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
         super().authentication_failed(request, **credentials)
         time.sleep(login_failure_delay(super()._get_login_attempts_cache_key(request, **credentials)))
+
+
+class EmailSite:
+    """What allauth's email templates read of a site: its name and its domain."""
+
+    def __init__(self, request: HttpRequest | None) -> None:
+        self.name = site_name()
+        self.domain = request.get_host() if request is not None else urlsplit(site_base_url()).netloc
+
+    def __str__(self) -> str:
+        return self.domain
 
 
 def login_failure_delay(account: str) -> float:

@@ -199,6 +199,11 @@ def apikey_revoke_leaked(*, key_id: str, source: str) -> APIKey | None:
     if key is None:
         return None
     if key.revoked_at is None:
+        from django.urls import reverse
+
+        from apps.core.sites import site_absolute
+
+        keys_url = site_absolute(reverse("apikeys:key_list"))
         apikey_revoke(key=key, actor=None, reason=f"published in {source}")
         key_event_record(key=key, actor=None, action="leaked", source=source)
         transaction.on_commit(
@@ -206,7 +211,7 @@ def apikey_revoke_leaked(*, key_id: str, source: str) -> APIKey | None:
                 subject=f"Your API key {key.prefix}… was revoked",
                 message=(
                     f"Your API key {key.prefix}… ({key.name}) appeared in public at {source} and was revoked "
-                    f"at once so nobody else can use it. Create a new key at {settings.SITE_URL}/account/keys/."
+                    f"at once so nobody else can use it. Create a new key at {keys_url}."
                 ),
                 from_email=None,
                 recipient_list=[key.owner.email],
@@ -307,6 +312,8 @@ def apikey_issue_and_notify(
     from django.urls import reverse
     from django.utils import translation
 
+    from apps.core.sites import site_absolute
+
     from .selectors import REVEAL_LINK_MAX_AGE, apikey_reveal_token
 
     key = apikey_issue(owner=owner, name=name, scopes=scopes, actor=actor, ip=ip, **options)
@@ -315,8 +322,8 @@ def apikey_issue_and_notify(
         context = {
             "key": key,
             "owner": owner,
-            "link": f"{settings.SITE_URL.rstrip('/')}{path}",
-            "list_url": f"{settings.SITE_URL.rstrip('/')}{reverse('apikeys:key_list')}",
+            "link": site_absolute(path),
+            "list_url": site_absolute(reverse("apikeys:key_list")),
             "days": REVEAL_LINK_MAX_AGE.days,
         }
         subject = render_to_string("apikeys/email/issued_subject.txt", context).strip()

@@ -2,7 +2,7 @@
 
 - ``forum.send_notification_emails`` (default queue): emails the given notifications;
   idempotent (each notification is claimed before sending), retried on SMTP/network
-  errors.
+  errors. ``base_url`` (optional) is the site's URL as the triggering request saw it.
 - ``forum.sweep_notification_emails`` (default queue, periodic): sends what the
   after-commit task missed (broker down when the post was made).
 """
@@ -24,10 +24,10 @@ from portal.celery import DEFAULT_QUEUE
     retry_backoff_max=300,
     max_retries=5,
 )
-def send_notification_emails(notification_ids: list[str]) -> int:
+def send_notification_emails(notification_ids: list[str], base_url: str | None = None) -> int:
     from .services.notifications import notification_emails_send
 
-    return notification_emails_send(notification_ids=notification_ids)
+    return notification_emails_send(notification_ids=notification_ids, base_url=base_url)
 
 
 @shared_task(name="forum.sweep_notification_emails", queue=DEFAULT_QUEUE)

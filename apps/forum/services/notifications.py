@@ -72,7 +72,11 @@ def notifications_create(
     created = Notification.objects.bulk_create(rows)
     ids = [str(n.pk) for n in created if n.kind in NotificationSettings.EMAIL_FIELD_BY_KIND]
     if ids:
-        transaction.on_commit(lambda: _enqueue_emails(ids))
+        from apps.core.sites import site_base_url
+
+        # The worker has no request: its links use the site as this one reached it.
+        base_url = site_base_url()
+        transaction.on_commit(lambda: _enqueue_emails(ids, base_url=base_url))
     return created
 
 
@@ -143,11 +147,11 @@ def notifications_for_published_post(*, post: Post) -> list[Notification]:
     return notifications_create(recipients=wanted, actor=post.author, thread=thread, post=post)
 
 
-def _enqueue_emails(ids: list[str]) -> None:
+def _enqueue_emails(ids: list[str], *, base_url: str) -> None:
     from ..tasks import send_notification_emails
 
     try:
-        send_notification_emails.delay(ids)
+        send_notification_emails.delay(ids, base_url=base_url)
     except Exception:  # the broker is down: the periodic sweep sends them later
         logger.warning("could not queue %d notification emails; the sweep will send them", len(ids), exc_info=True)
 
@@ -233,11 +237,6 @@ def email_unsubscribe(*, token: str) -> tuple[User, str] | None:
     return found
 
 
-def _absolute(path: str) -> str:
-    site: str = settings.SITE_URL
-    return site.rstrip("/") + path
-
-
 def _subject(notification: Notification) -> str:
     title = notification.thread.title if notification.thread else ""
     actor = notification.actor.get_username() if notification.actor else ""
@@ -251,9 +250,11 @@ def _subject(notification: Notification) -> str:
     return subjects.get(notification.kind, _("Forum notification")) % {"actor": actor, "title": title}
 
 
-def notification_emails_send(*, notification_ids: Iterable[str]) -> int:
+def notification_emails_send(*, notification_ids: Iterable[str], base_url: str | None = None) -> int:
     """Email each of the notifications that is not emailed yet, if its recipient wants
     that kind by email and may still see what it is about. Returns how many were sent.
+    Links start with ``base_url`` (the site as the triggering request reached it), or
+    else with ``SITE_URL``.
 
     Idempotent: a notification is claimed (``emailed_at`` set) before sending and
     released again if sending fails, so a retried or duplicated task sends each once.
@@ -287,7 +288,7 @@ def notification_emails_send(*, notification_ids: Iterable[str]) -> int:
         if not claimed:
             continue
         try:
-            _email(notification, field=field, connection=connection)
+            _email(notification, field=field, connection=connection, base_url=base_url)
         except Exception:
             Notification.objects.filter(pk=notification.pk).update(emailed_at=None)
             raise
@@ -295,7 +296,12 @@ def notification_emails_send(*, notification_ids: Iterable[str]) -> int:
     return sent
 
 
-def _email(notification: Notification, *, field: str, connection: BaseEmailBackend) -> None:
+def _email(notification: Notification, *, field: str, connection: BaseEmailBackend, base_url: str | None) -> None:
+    from apps.core.sites import site_absolute
+
+    def _absolute(path: str) -> str:
+        return site_absolute(path, base_url=base_url)
+
     with translation.override(settings.LANGUAGE_CODE):
         recipient = notification.recipient
         token = unsubscribe_token(user=recipient, setting=field)

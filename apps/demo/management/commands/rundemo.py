@@ -29,6 +29,19 @@ def _inference_env() -> dict[str, str]:
     return env
 
 
+def _site_url(host: str, port: int) -> str:
+    """``SITE_URL`` for the demo's processes: the environment's when set, else where the
+    web server listens (a wildcard address as 127.0.0.1)."""
+    configured = os.environ.get("SITE_URL", "").strip()
+    if configured:
+        return configured
+    wildcard = ("0.0.0.0", "::", "")  # noqa: S104 - compared with, not bound to
+    shown = "127.0.0.1" if host in wildcard else host
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
+
+
 class Command(BaseCommand):
     help = "Run the web server and a Celery worker (all queues) together; Ctrl+C stops both."
 
@@ -54,6 +67,8 @@ class Command(BaseCommand):
             ],
             "web": self._web_command(python, host, port, threads),
         }  # fmt: skip
+        # Links in emails the worker sends (no request there) must reach this server.
+        site_url = _site_url(host, port)
         children: dict[str, subprocess.Popen[bytes]] = {}
         stopping = False
 
@@ -67,7 +82,8 @@ class Command(BaseCommand):
             for name, command in commands.items():
                 # Own sessions: Ctrl+C reaches this process only, which then stops both
                 # children in order instead of racing their own signal handlers.
-                env = _inference_env() if name == "inference worker" else None
+                env = _inference_env() if name == "inference worker" else dict(os.environ)
+                env["SITE_URL"] = site_url
                 children[name] = subprocess.Popen(command, start_new_session=True, env=env)
                 self.stdout.write(f"started {name} (pid {children[name].pid})")
             url = f"http://{host}:{port}/"
