@@ -79,10 +79,10 @@ class InferenceJob(BaseModel):
     def queued_ms(self) -> float | None:
         if self.started_at is None:
             return None
-        return max((self.started_at - self.queued_at).total_seconds() * 1000, 0.0)
+        return round(max((self.started_at - self.queued_at).total_seconds() * 1000, 0.0), 1)
 
     @property
     def total_ms(self) -> float | None:
         if self.finished_at is None:
             return None
-        return max((self.finished_at - self.queued_at).total_seconds() * 1000, 0.0)
+        return round(max((self.finished_at - self.queued_at).total_seconds() * 1000, 0.0), 1)

@@ -31,7 +31,8 @@ def playground_run_create(*, owner: User, job_id: Any, compare_job_id: Any = Non
     """Record the owner's job (and the job it was compared with) as a run in their history.
 
     Both jobs must be the owner's (``NotFound`` otherwise, as the API answers) and a
-    compared job must have the same inputs (``InvalidInput``). Recording the same job
+    compared job must be another job, of another model or version, with the same inputs
+    (``InvalidInput``, a 400, otherwise). Recording the same job
     twice returns the run made the first time.
     """
     job = job_get_visible(job_id=job_id, viewer=owner)
@@ -40,6 +41,8 @@ def playground_run_create(*, owner: User, job_id: Any, compare_job_id: Any = Non
         compare_job = job_get_visible(job_id=compare_job_id, viewer=owner)
         if compare_job.pk == job.pk:
             raise InvalidInput("A run cannot be compared with itself.")
+        if compare_job.model_version_id == job.model_version_id:
+            raise InvalidInput("Compare two different models or versions: both jobs ran the same version.")
         if compare_job.inputs != job.inputs:
             raise InvalidInput("Compared jobs must have the same inputs.")
     existing = Run.objects.filter(owner=owner, job=job).first()

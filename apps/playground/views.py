@@ -54,6 +54,13 @@ def _selected_id(requested: str, listing: list[dict[str, Any]]) -> str:
     return requested if requested in ids else (ids[0] if ids else "")
 
 
+def compare_offered(listing: list[dict[str, Any]], *, authenticated: bool) -> bool:
+    """Compare mode needs two things to compare: at least two model versions the viewer
+    may run (a visitor only the demo models)."""
+    choices = sum(len(entry["versions"]) for entry in listing if authenticated or entry["anonymous"])
+    return choices >= 2
+
+
 def _urls(request: HttpRequest) -> dict[str, str]:
     keys_url = reverse("apikeys:key_list")
     classify_url = reverse("api-v1:classify")
@@ -108,6 +115,7 @@ def index(request: HttpRequest, model: str | None = None) -> HttpResponse:
         "runs_left": runs_left,
         "per_hour": anonymous_runs_per_hour(),
         "demo_models": [entry for entry in listing if entry["anonymous"]],
+        "compare_offered": compare_offered(listing, authenticated=request.user.is_authenticated),
         "urls": config["urls"],
     }
     return render(request, "playground/index.html", context, status=status)

@@ -16,7 +16,7 @@
 import { initCode } from "../playground/code.js";
 import { initHistory } from "../playground/history.js";
 import { exportData, renderResults, renderTiming } from "../playground/results.js";
-import { announce, api, button, chars, link, make, translator } from "../playground/util.js";
+import { announce, api, button, chars, link, make, roundMs, translator } from "../playground/util.js";
 
 // Each GET holds a server thread for up to LONG_POLL_S while the job runs, so the result
 // shows the moment it exists and the status refreshes every LONG_POLL_S. Only while a
@@ -678,7 +678,7 @@ function start(root) {
       done.push({ side: sides[i], job: outcome.job });
     }
     state.last = { inputs, sides: done };
-    setStatus("done", t("status_done", { ms: Math.round(done[0].job.timing.total_ms || 0) }),
+    setStatus("done", t("status_done", { ms: roundMs(done[0].job.timing.total_ms || 0) }),
       done.length > 1 ? t("status_done_compare") : "");
     renderTiming(ctx, done);
     renderResults(ctx);
@@ -712,7 +712,7 @@ function start(root) {
     el.model.value = a.model;
     fillVersions(el.version, models[a.model], a.version);
     renderModelInfo();
-    el.compare.checked = Boolean(b && models[b.model]);
+    el.compare.checked = !el.compare.disabled && Boolean(b && models[b.model]);
     el.compareFields.hidden = !el.compare.checked;
     if (el.compare.checked) {
       el.modelB.value = b.model;

@@ -313,3 +313,17 @@ def test_a_flush_stopped_at_its_soft_limit_hands_back_its_jobs_and_counts_an_att
     assert result.redeliver == [running.id, waiting.id]
     assert cache.get(ATTEMPT_KEY + running.id) == 1  # it ran: that was an attempt
     assert cache.get(ATTEMPT_KEY + waiting.id) == 0  # it only waited: not one
+
+
+@pytest.mark.embedded
+def test_timings_read_from_a_row_have_one_decimal_and_no_float_noise():
+    """A job read back from its row reports the same one-decimal figures as a live one
+    (it once answered total_ms 1173.3100000000002)."""
+    queued = timezone.now()
+    job = InferenceJob(
+        queued_at=queued,
+        started_at=queued + timedelta(microseconds=12_345),
+        finished_at=queued + timedelta(microseconds=1_173_310),
+    )
+    assert (job.queued_ms, job.total_ms) == (12.3, 1173.3)
+    assert InferenceJob(queued_at=queued).total_ms is None

@@ -11,6 +11,7 @@ from apps.inference.services import inference_job_submit
 from apps.playground.models import Run
 
 from ..factories import UserFactory
+from ..models import make_version
 from .conftest import DEMO, classify, signed_in
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
@@ -74,15 +75,28 @@ def test_nobody_can_record_someone_elses_job_as_their_run(demo, owner, outsider)
     assert not Run.objects.exists()
 
 
-def test_a_comparison_needs_two_different_jobs_with_the_same_inputs(demo, owner):
+def test_a_comparison_needs_two_different_jobs_with_the_same_inputs(demo, owner, fixed_head_artifact):
+    make_version(fixed_head_artifact, slug=DEMO, version=2)
     client = signed_in(owner)
     a = _job(client, ["same"])
     b = _job(client, ["same"], version=1)
-    c = _job(client, ["different"])
+    c = _job(client, ["different"], version=1)
     assert _run(client, a, compare=c).json()["type"] == "invalid_input"
     assert _run(client, a, compare=a).status_code == 400
     run = _run(client, a, compare=b).json()
     assert [side["job"] for side in run["sides"]] == [a, b]
+
+
+def test_with_a_single_model_a_comparison_is_refused_with_a_400_problem(demo, owner):
+    client = signed_in(owner)
+    a = _job(client, ["same"])
+    b = _job(client, ["same"])  # two jobs, but the same model and version: nothing compared
+    response = _run(client, a, compare=b)
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("application/problem+json")
+    assert response.json()["type"] == "invalid_input"
+    assert "different models or versions" in response.json()["detail"]
+    assert not Run.objects.exists()
 
 
 def test_users_see_only_their_own_runs(demo, owner, outsider):

@@ -14,6 +14,7 @@ from .conftest import DEMO, signed_in
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
+RUNS = "/playground/api/runs/"
 RESULT = {"label": "beta", "score": EXPECTED["beta"], "scores": dict(EXPECTED), "truncated": False}
 
 
@@ -96,3 +97,16 @@ def test_a_shared_comparison_highlights_the_inputs_where_the_models_differ(demo,
 
 def test_an_unknown_share_token_is_a_404(client, db):
     assert client.get("/playground/runs/not-a-token/").status_code == 404
+
+
+def test_sharing_again_keeps_the_link_and_only_stop_sharing_revokes_it(run, owner, outsider):
+    client = signed_in(owner)
+    first = _share(client, run, True).json()
+    again = _share(client, run, True).json()  # "Share" clicked after a reload
+    assert again["shared"] is True and again["page_url"] == first["page_url"]
+    assert client.get(RUNS).json()["results"][0]["shared"] is True  # the state the page draws from
+    assert Client().get(run.get_absolute_url()).status_code == 200
+    assert _share(signed_in(outsider), run, False).status_code == 404  # only the owner may stop it
+    assert Client().get(run.get_absolute_url()).status_code == 200
+    assert _share(client, run, False).json()["shared"] is False
+    assert Client().get(run.get_absolute_url()).status_code == 404

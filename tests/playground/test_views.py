@@ -147,3 +147,19 @@ def test_staff_can_list_runs_in_the_admin(demo, owner, admin_user):
     assert page.status_code == 200
     assert "in admin" in page.content.decode()
     assert signed_in(owner).get("/admin/playground/run/").status_code == 302
+
+
+def _compare_toggle(response):
+    html = response.content.decode()
+    return re.search(r'<div class="field-check pg-compare-toggle"[^>]*>\s*<input[^>]*>', html).group(0)
+
+
+def test_compare_mode_is_offered_only_with_two_model_versions_to_compare(demo, client, owner, fixed_head_artifact):
+    alone = _compare_toggle(signed_in(owner).get("/playground/"))
+    assert " hidden" in alone and " disabled" in alone
+    make_version(fixed_head_artifact, slug="topics", version=1)
+    offered = _compare_toggle(signed_in(owner).get("/playground/"))
+    assert " hidden" not in offered and " disabled" not in offered
+    # A visitor may run the demo model only: still nothing to compare it with.
+    visitor = _compare_toggle(client.get("/playground/"))
+    assert " hidden" in visitor and " disabled" in visitor

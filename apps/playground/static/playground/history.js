@@ -27,9 +27,14 @@ export function initHistory(ctx, { rerun, showProblem }) {
     return dates.format(date);
   }
 
+  /* The run's sharing state as the server has it: the link, a copy button and "Stop
+   * sharing" while it is shared; nothing while it is not. */
   function sharePanel(run) {
     const panel = make("div", "pg-share");
     panel.hidden = !run.shared;
+    if (!run.shared) {
+      return panel;
+    }
     const field = make("input", "pg-share-url");
     field.type = "text";
     field.readOnly = true;
@@ -39,11 +44,13 @@ export function initHistory(ctx, { rerun, showProblem }) {
     const copy = button(t("copy_link"), "copy-button"); // portal.js copies [data-copy-target]
     copy.setAttribute("data-copy-target", field.id);
     copy.setAttribute("data-copy-announce", t("copied"));
-    panel.appendChild(make("p", "small muted", t("shared_note")));
+    panel.appendChild(make("p", "small pg-share-state", t("shared_state")));
     const row = make("div", "input-group");
     row.appendChild(field);
     row.appendChild(copy);
     panel.appendChild(row);
+    const stop = button(t("stop_sharing"), "btn btn-danger-outline btn-sm pg-share-stop", () => setShared(run, false));
+    panel.appendChild(stop);
     return panel;
   }
 
@@ -72,8 +79,8 @@ export function initHistory(ctx, { rerun, showProblem }) {
     const actions = make("div", "cluster pg-history-actions");
     const again = button(t("rerun"), "btn btn-secondary btn-sm", () => rerunRun(run));
     again.setAttribute("aria-label", t("rerun_label", { input: run.first_input.slice(0, 60) }));
-    const share = button(t("share"), "btn btn-secondary btn-sm", () => toggleShare(run, node));
-    share.setAttribute("aria-pressed", run.shared ? "true" : "false");
+    // Share only ever turns sharing on (again): it never revokes a link already handed out.
+    const share = button(t("share"), "btn btn-secondary btn-sm pg-share-button", () => setShared(run, true));
     const remove = button(t("delete"), "btn btn-danger-outline btn-sm");
     remove.addEventListener("click", () => confirmDelete(run, node, remove));
     actions.append(again, share, remove);
@@ -105,18 +112,24 @@ export function initHistory(ctx, { rerun, showProblem }) {
     rerun(response.body);
   }
 
-  async function toggleShare(run, node) {
-    const response = await api("PATCH", run.url, { shared: !run.shared });
+  async function setShared(run, shared) {
+    const response = await api("PATCH", run.url, { shared });
     if (!response.ok) {
       showProblem(response);
       return;
     }
-    const fresh = put(response.body, false);
-    fresh.querySelector("[aria-pressed]").focus();
-    announce(response.body.shared ? t("share_on") : t("share_off"));
-    if (node !== fresh && node.isConnected) {
-      node.remove();
+    if (latest && latest.id === run.id) {
+      latest.shared = response.body.shared; // finished() redraws it from this copy
     }
+    const fresh = put(response.body, false);
+    const target = shared ? fresh.querySelector(".pg-share-url") : fresh.querySelector(".pg-share-button");
+    if (target) {
+      target.focus();
+      if (shared) {
+        target.select();
+      }
+    }
+    announce(response.body.shared ? t("share_on") : t("share_off"));
   }
 
   function confirmDelete(run, node, trigger) {

@@ -5,10 +5,10 @@
  *
  * ctx.state.last = {inputs: [text], sides: [{side: {model, version}, job: <API job>}]}
  */
-import { announce, make } from "./util.js";
+import { announce, make, roundMs } from "./util.js";
 
 function ms(t, value) {
-  return value === null || value === undefined ? "–" : t("ms", { n: Math.round(value) });
+  return value === null || value === undefined ? "–" : t("ms", { n: roundMs(value) });
 }
 
 function sideName(item) {
@@ -240,7 +240,8 @@ export function exportData(ctx, kind) {
     content = JSON.stringify({
       inputs: last.inputs,
       runs: last.sides.map((s) => ({
-        model: s.side.model, version: s.job.version, id: s.job.id, results: s.job.results, timing: s.job.timing,
+        model: s.side.model, version: s.job.version, id: s.job.id, results: s.job.results,
+        timing: Object.fromEntries(Object.entries(s.job.timing || {}).map(([key, value]) => [key, roundMs(value)])),
       })),
     }, null, 2);
   } else {

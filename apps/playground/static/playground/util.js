@@ -25,6 +25,12 @@ export function translator(strings, lang) {
   };
 }
 
+/* Milliseconds to one decimal: a duration computed from two timestamps carries float noise
+ * (1173.3100000000002), which is never worth showing. null and undefined pass through. */
+export function roundMs(value) {
+  return value === null || value === undefined ? value : Math.round(value * 10) / 10;
+}
+
 export function make(tag, className, text) {
   const node = document.createElement(tag);
   if (className) {
