@@ -46,7 +46,7 @@ INLINE_CODE_RE = re.compile(r"(`+)(?:(?!\1).)+?\1")
 
 COMMON_KEYS = {"title", "summary", "order", "tags", "draft", "source_hash"}
 DOC_KEYS = COMMON_KEYS | {"section", "version"}
-COURSE_KEYS = COMMON_KEYS | {"level", "duration", "prerequisites"}
+COURSE_KEYS = COMMON_KEYS | {"level", "duration", "prerequisites", "scopes"}
 LESSON_KEYS = COMMON_KEYS | {"duration"}
 
 
@@ -167,7 +167,7 @@ def _check_meta(meta: dict[str, Any], *, allowed: set[str], text: str, display: 
     for key, expected in checks:
         if key in meta and not isinstance(meta[key], expected):
             raise ContentError(display, _meta_line(text, key), f"'{key}' has the wrong type: {meta[key]!r}")
-    for key in ("tags", "prerequisites"):
+    for key in ("tags", "prerequisites", "scopes"):
         value = meta.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ContentError(display, _meta_line(text, key), f"'{key}' must be a list of strings")

@@ -25,7 +25,7 @@ from .content import MARKER_RE, ContentError, SourceFile
 from .samples import classify_request
 
 # Bump when the output of this module changes, so the next sync re-renders every page.
-RENDER_VERSION = "5"
+RENDER_VERSION = "6"
 
 CODE_RE = re.compile(
     r'<div class="(?:language-(?P<lang>[\w+.-]+) )?highlight"><pre>(?:<span></span>)?'
@@ -36,6 +36,12 @@ ATTR_RE = re.compile(r'(?P<attr>\b(?:href|src))="(?P<value>[^"]*)"')
 HEADERLINK_RE = re.compile(r'<a class="headerlink"[^>]*>.*?</a>', re.S)
 TAG_RE = re.compile(r"<[^>]+>")
 SPACE_RE = re.compile(r"\s+")
+
+# The address the Markdown's samples use for the portal, so that they run as written against
+# a local portal; a served page shows the reader's own portal there instead.
+DEFAULT_PORTAL_URL = "http://127.0.0.1:8000"
+SITE_URL_LINE_RE = re.compile(r"^(?P<line>.*PORTAL_URL.*)$", re.M)
+SITE_URL_RE = re.compile(r'<span data-site-url="">[^<]*</span>')
 
 LANGUAGE_NAMES = {
     "sh": "Shell",
@@ -124,6 +130,22 @@ def plain_text(html: str) -> str:
     return SPACE_RE.sub(" ", htmllib.unescape(text)).strip()
 
 
+def mark_site_url(code_html: str) -> str:
+    """Mark the default portal URL where a code block sets ``PORTAL_URL``."""
+
+    def mark(match: re.Match[str]) -> str:
+        return match.group("line").replace(DEFAULT_PORTAL_URL, f'<span data-site-url="">{DEFAULT_PORTAL_URL}</span>')
+
+    return SITE_URL_LINE_RE.sub(mark, code_html)
+
+
+def with_site_url(html: str, site_url: str) -> str:
+    """A rendered page with ``site_url`` (scheme and host, no trailing slash) in the places
+    ``mark_site_url`` marked."""
+    marked = f'<span data-site-url="">{escape(site_url)}</span>'
+    return SITE_URL_RE.sub(lambda _match: marked, html)
+
+
 def playground_url(sample_code: str, lang: str) -> str | None:
     request = classify_request(sample_code, lang)
     if not request:
@@ -160,7 +182,7 @@ def _code_block(match: re.Match[str], *, number: int, source: SourceFile, prefix
         f'<div class="code-block"{sample_attr}><div class="code-block-header"><span>{escape(label)}</span>'
         f'<span class="code-actions">{"".join(actions)}</span></div>'
         f'<div class="{lang_class}highlight"><pre tabindex="0"><code id="{code_id}">'
-        f"{match.group('code')}</code></pre></div></div>"
+        f"{mark_site_url(match.group('code'))}</code></pre></div></div>"
     )
 
 

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from . import selectors
 from .content import IMAGE_SUFFIXES, SOURCE_LANGUAGE, content_dir
 from .models import Kind, Page
+from .rendering import with_site_url
 from .search import SearchFilters, site_search
 from .sections import DOC_SECTIONS, FORUM, LEVELS, MODELS, SEARCH_AREAS, TUTORIALS, section_title
 from .services import lesson_progress_set, page_feedback_record
@@ -48,6 +49,7 @@ def _common(request: HttpRequest, shown: selectors.Translation) -> dict[str, Any
         "translation": shown,
         "edit_url": _edit_url(page),
         "toc": page.toc,
+        "page_html": with_site_url(page.html, request.build_absolute_uri("/").rstrip("/")),
         "feedback_answered": answered is not None,
     }
 

@@ -92,8 +92,8 @@ THREADS: list[dict[str, Any]] = [
         "tags": ["release", "sentiment"],
         "body": (
             "The `sentiment-demo` model is published. It labels text as `positive` or `negative`, "
-            "in English and Chinese.\n\n```bash\ncurl -X POST https://portal.example.com/api/v1/classify \\\n"
-            '  -H "Authorization: Bearer $API_KEY" \\\n'
+            'in English and Chinese.\n\n```bash\ncurl -X POST "$PORTAL_URL/api/v1/classify" \\\n'
+            '  -H "Authorization: Bearer $PORTAL_API_KEY" \\\n'
             '  -d \'{"model": "sentiment-demo", "inputs": ["I love this"]}\'\n```'
         ),
         "replies": [("kenji", "中文的效果也不错！", [])],

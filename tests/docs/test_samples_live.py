@@ -24,10 +24,12 @@ from django.conf import settings
 from django.core.management import call_command
 
 from apps.apikeys import keyformat
+from apps.apikeys.models import ALL_SCOPES
+from apps.docs.content import SourceFile
 from apps.mlmodels.models import MLModel, ModelVersion, VersionStatus
 
 from ..factories import UserFactory
-from .test_samples import MODELS, SAMPLES, SHAPES
+from .test_samples import FILES, MODELS, SAMPLES, SHAPES
 
 pytestmark = [pytest.mark.worker]
 
@@ -79,15 +81,30 @@ def portal(transactional_db: Any, live_server: Any) -> dict[str, str]:
         )
     serving_manifest_publish()
     user = UserFactory(username="docs-reader")
+    portal = {"PORTAL_URL": live_server.url, "PORTAL_API_KEY": _issue_key(user.email, ALL_SCOPES)}
+    # A tutorial's samples run with exactly the scopes the course tells the reader to pick.
+    for source in FILES:
+        if source.kind == "course":
+            portal[f"course:{source.language}:{source.course}"] = _issue_key(user.email, source.meta["scopes"])
+    return portal
+
+
+def _issue_key(email: str, scopes: list[str]) -> str:
     out = StringIO()
-    call_command("issue_key", email=user.email, scopes="models:read,inference:write,jobs:read,usage:read", stdout=out)
+    call_command("issue_key", email=email, scopes=",".join(scopes), stdout=out)
     keys = keyformat.find_keys(out.getvalue())
     assert len(keys) == 1, out.getvalue()
-    return {"PORTAL_URL": live_server.url, "PORTAL_API_KEY": keys[0].raw}
+    return keys[0].raw
 
 
-def _env(portal: dict[str, str]) -> dict[str, str]:
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/tmp"), **portal}
+def _env(portal: dict[str, str], source: SourceFile) -> dict[str, str]:
+    """A docs page's samples get a key with every scope; a tutorial's, its course's key."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "PORTAL_URL": portal["PORTAL_URL"],
+        "PORTAL_API_KEY": portal.get(f"course:{source.language}:{source.course}", portal["PORTAL_API_KEY"]),
+    }
 
 
 def _check_answer(sample_id: str, stdout: str) -> None:
@@ -116,7 +133,7 @@ def test_every_api_sample_runs_against_the_live_api(portal, worker, tmp_path):
         if sample.lang == "sh":
             result = subprocess.run(
                 ["bash", "-euo", "pipefail", "-c", sample.code],
-                env=_env(portal), capture_output=True, text=True, timeout=90,
+                env=_env(portal, source), capture_output=True, text=True, timeout=90,
             )  # fmt: skip
             assert result.returncode == 0, f"{where}: {result.stderr}"
             _check_answer(sample.id, result.stdout)
@@ -128,7 +145,7 @@ def test_every_api_sample_runs_against_the_live_api(portal, worker, tmp_path):
             result = subprocess.run(
                 [sys.executable, "-c", script],
                 cwd=tmp_path,
-                env=_env(portal),
+                env=_env(portal, source),
                 capture_output=True,
                 text=True,
                 timeout=120,

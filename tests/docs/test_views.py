@@ -4,7 +4,7 @@ from django.urls import reverse
 from apps.docs.models import LessonProgress, Page, PageFeedback
 
 from ..factories import UserFactory
-from .conftest import english_hash, write
+from .conftest import CONTENT, english_hash, write
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
@@ -231,3 +231,18 @@ def test_the_chinese_docs_interface_is_translated(synced, client):
     for english in ("Was this page helpful?", "On this page", "Last updated", "Documentation menu", ">Copy<"):
         assert english not in html, english
     assert "在体验场中打开" in client.get("/zh-hans/docs/quickstart/").content.decode()
+
+
+# --- the site's own address in samples --------------------------------------------------
+
+
+def test_the_quickstart_shows_the_address_of_the_portal_serving_it(synced, client, settings):
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "portal.test"]
+    for path in ("/docs/quickstart/", "/zh-hans/docs/quickstart/"):
+        html = client.get(path, HTTP_HOST="portal.test:8765").content.decode()
+        sample = html.split('id="code-quickstart-env">', 1)[1].split("</code>", 1)[0]
+        assert '<span data-site-url="">http://portal.test:8765</span>' in sample, sample
+        assert "127.0.0.1:8000" not in sample
+    # The stored Markdown keeps the local default, so the samples run as written.
+    # The Markdown keeps the local address, so that the sample tests run it as written.
+    assert "export PORTAL_URL=http://127.0.0.1:8000\n" in (CONTENT / "en/docs/quickstart.md").read_text()
